@@ -1,0 +1,1 @@
+"""Training pipeline: Telco churn CSV -> verified (DictVectorizer, LogisticRegression) artifact."""

@@ -1,0 +1,110 @@
+"""Write the artifact: model.bin, its manifest model.json and the ROC curve, atomically."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import platform
+import tempfile
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from churn_service.features import BINARY, CATEGORICAL, NUMERIC, schema
+from train.data import Dataset
+from train.pipeline import TrainResult
+
+DEFAULT_THRESHOLD = 0.5
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+
+
+class OutputError(Exception):
+    """The output directory cannot hold the artifact."""
+
+
+def feature_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Training distribution of every feature, kept in the manifest for later drift checks."""
+    stats: dict[str, Any] = {}
+    for field in (*CATEGORICAL, *BINARY):
+        counts = Counter(str(r[field]) for r in records)
+        stats[field] = {"frequencies": {k: round(v / len(records), 6) for k, v in sorted(counts.items())}}
+    for field in NUMERIC:
+        values = np.asarray([r[field] for r in records], dtype=float)
+        quantiles = np.quantile(values, QUANTILES)
+        stats[field] = {
+            "mean": round(float(values.mean()), 6),
+            "std": round(float(values.std()), 6),
+            "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles)},
+        }
+    return stats
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    """A crash mid-write never leaves a half-written artifact where the service looks for it."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(payload)
+    os.chmod(tmp.name, 0o644)
+    os.replace(tmp.name, path)
+
+
+def _roc_png(result: TrainResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(result.test_labels, result.test_scores)
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.plot(fpr, tpr, label=f"logistic regression (AUC {result.test_auc:.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC on the held-out 20%")
+    ax.legend(loc="lower right")
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
+def prepare_output_dir(output_dir: Path) -> None:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write to output dir {output_dir}: {exc.strerror}") from None
+
+
+def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int) -> dict[str, Any]:
+    """Pickle `(dv, model)` the Zoomcamp way, then describe it in a manifest bound by its SHA-256."""
+    payload = pickle.dumps((result.dv, result.model), protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha256(payload).hexdigest()
+    manifest = {
+        "version": digest[:12],
+        "sha256": digest,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sklearn_version": sklearn.__version__,
+        "python_version": platform.python_version(),
+        "data_sha256": data.sha256,
+        "n_train": len(result.train_records),
+        "n_test": n_test,
+        "metrics": {
+            "cv_auc_mean": round(result.cv_auc_mean, 6),
+            "cv_auc_std": round(result.cv_auc_std, 6),
+            "test_auc": round(result.test_auc, 6),
+            "fold_aucs": [round(a, 6) for a in result.fold_aucs],
+        },
+        "threshold": DEFAULT_THRESHOLD,
+        "features": schema(),
+        "feature_stats": feature_stats(result.train_records),
+    }
+    try:
+        _write_atomically(output_dir / "model.bin", payload)
+        _write_atomically(output_dir / "model.json", json.dumps(manifest, indent=2).encode() + b"\n")
+        _roc_png(result, output_dir / "roc.png")
+    except OSError as exc:
+        raise OutputError(f"cannot write the artifact into {output_dir}: {exc.strerror}") from None
+    return manifest

@@ -116,7 +116,7 @@ def parse_record(raw: Any) -> dict[str, Any]:
     Keys are matched case-insensitively; unknown keys are ignored; `customerid` is kept when present.
     """
     if not isinstance(raw, Mapping):
-        raise InvalidRecord([FieldError("", "a customer must be a JSON object")])
+        raise InvalidRecord([FieldError("customer", "must be a JSON object")])
     by_key = {str(k).strip().lower(): v for k, v in raw.items()}
     record: dict[str, Any] = {}
     errors: list[FieldError] = []

@@ -1,9 +1,16 @@
 """Helpers the test modules share: paths and the training CLI."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+import requests
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "telco-customer-churn.csv"
@@ -14,3 +21,73 @@ def run_train(*args: str | Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "train", *map(str, args)],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """A real gunicorn process for one of our services on a free 127.0.0.1 port.
+
+    Started in its own session so teardown can kill the master and every worker with one killpg.
+    """
+
+    def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1):
+        self.service = service
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "", **(env or {})}
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{service}-", suffix=".log", delete=False)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> Gunicorn:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", f"{self.service}/gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", f"{self.service}:create_app()"],
+            cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.service} exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.service} not ready after {timeout}s:\n{self.output()}")
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+    def __enter__(self) -> Gunicorn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -12,18 +12,11 @@ from sklearn.linear_model import LogisticRegression
 
 from churn_service.features import FEATURES, parse_record
 from tests.helpers import DATA, run_train
+from tests.samples import ZOOMCAMP_CUSTOMER
 
 MANIFEST_FIELDS = {
     "version", "sha256", "created_at", "sklearn_version", "python_version", "data_sha256", "n_train",
     "n_test", "metrics", "threshold", "features", "feature_stats",
-}
-# The Zoomcamp's sample customer, who churns with probability ~0.63 in the course.
-ZOOMCAMP_CUSTOMER = {
-    "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no", "phoneservice": "no",
-    "multiplelines": "no_phone_service", "internetservice": "dsl", "onlinesecurity": "no",
-    "onlinebackup": "yes", "deviceprotection": "no", "techsupport": "no", "streamingtv": "no",
-    "streamingmovies": "no", "contract": "month-to-month", "paperlessbilling": "yes",
-    "paymentmethod": "electronic_check", "tenure": 1, "monthlycharges": 29.85, "totalcharges": 29.85,
 }
 
 

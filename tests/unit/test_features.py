@@ -69,7 +69,7 @@ def test_tenure_rejects_non_finite_wrong_types_and_fractions(value: object) -> N
 
 
 def test_not_an_object_is_refused() -> None:
-    assert errors_of(["not", "a", "record"]) == {"": "a customer must be a JSON object"}
+    assert errors_of(["not", "a", "record"]) == {"customer": "must be a JSON object"}
 
 
 def test_empty_record_lists_every_feature() -> None:

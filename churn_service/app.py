@@ -1,0 +1,46 @@
+"""App factory: load and verify the model once, then wire routes, errors and metrics."""
+from __future__ import annotations
+
+import logging
+from flask import Flask
+from prometheus_client import Counter, Histogram
+
+from churn_service.api import api
+from churn_service.artifact import load_artifact
+from churn_service.config import ChurnConfig
+from churn_service.openapi import openapi_document
+from churn_service.scoring import build_scorer
+from churn_service.state import PROBABILITY_BUCKETS, ChurnState
+from http_common.errors import register_error_handlers
+from http_common.metrics import ServiceMetrics, instrument
+
+def create_app(config: ChurnConfig | None = None) -> Flask:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config or ChurnConfig.from_env()
+    model = load_artifact(config.model_path)
+    metrics = ServiceMetrics()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["churn"] = ChurnState(
+        config=config,
+        model=model,
+        scorer=build_scorer(model.dv, model.model),
+        metrics=metrics,
+        predictions=Counter(
+            "churn_predictions_total", "Predictions by outcome", ["outcome"], registry=metrics.registry
+        ),
+        probabilities=Histogram(
+            "churn_probability", "Predicted churn probabilities", buckets=PROBABILITY_BUCKETS,
+            registry=metrics.registry,
+        ),
+        openapi=openapi_document(config.max_batch, model.version),
+    )
+    register_error_handlers(app)
+    instrument(app, metrics)
+    app.register_blueprint(api)
+    logging.getLogger(__name__).info(
+        "serving model %s (%s scorer) from %s", model.version, type(app.extensions["churn"].scorer).__name__,
+        config.model_path,
+    )
+    return app

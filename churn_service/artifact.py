@@ -1,0 +1,105 @@
+"""Load the model artifact only after proving it is the one the manifest describes.
+
+The SHA-256 check catches a swapped or corrupted file; the restricted unpickler catches a pickle that
+would run code even when someone rewrote the manifest to match it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sklearn
+
+log = logging.getLogger(__name__)
+
+# Exactly what a pickled (DictVectorizer, LogisticRegression) refers to, across numpy 1.x and 2.x names.
+ALLOWED_GLOBALS = frozenset({
+    ("sklearn.feature_extraction._dict_vectorizer", "DictVectorizer"),
+    ("sklearn.linear_model._logistic", "LogisticRegression"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy", "float64"),
+    ("numpy", "int64"),
+    ("numpy", "int32"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"),
+})
+
+
+class ArtifactError(Exception):
+    """The artifact must not be served; the message is the one-line reason."""
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise ArtifactError(f"model.bin refers to {module}.{name}, which a churn model never needs; refusing it")
+        return super().find_class(module, name)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    dv: Any
+    model: Any
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest.get("threshold", 0.5))
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"manifest {path} not found (train with `python -m train`)") from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"manifest {path} is unreadable: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
+        raise ArtifactError(f"manifest {path} has no sha256")
+    return manifest
+
+
+def load_artifact(model_path: Path) -> LoadedModel:
+    """Verify the hash, then unpickle with the allowlist; raise ArtifactError with the reason."""
+    manifest = _read_manifest(model_path.with_name("model.json"))
+    try:
+        payload = model_path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"model {model_path} is unreadable: {exc.strerror}") from None
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != manifest["sha256"]:
+        raise ArtifactError(
+            f"{model_path} has sha256 {digest[:12]}… but its manifest expects {manifest['sha256'][:12]}…; refusing to load it"
+        )
+    try:
+        loaded = RestrictedUnpickler(io.BytesIO(payload)).load()
+    except ArtifactError:
+        raise
+    except Exception as exc:  # a malformed pickle can raise nearly anything; none of it may start the service
+        raise ArtifactError(f"{model_path} is not a valid model pickle: {exc}") from None
+    if not (isinstance(loaded, tuple) and len(loaded) == 2):
+        raise ArtifactError(f"{model_path} must hold a (DictVectorizer, model) tuple")
+    warnings: list[str] = []
+    trained_with = manifest.get("sklearn_version")
+    if trained_with != sklearn.__version__:
+        warnings.append(
+            f"model trained with scikit-learn {trained_with}, serving with {sklearn.__version__}: retrain or pin"
+        )
+        log.warning("VERSION MISMATCH: %s", warnings[-1])
+    return LoadedModel(loaded[0], loaded[1], manifest, warnings)

@@ -1,0 +1,101 @@
+"""The OpenAPI 3 document of the churn service, generated from the feature contract so it cannot drift."""
+from __future__ import annotations
+
+from typing import Any
+
+from churn_service.features import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
+
+JSON = "application/json"
+
+
+def customer_schema() -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "customerid": {"type": "string", "minLength": 1, "maxLength": CUSTOMER_ID_MAX,
+                       "description": "optional; echoed back"},
+    }
+    for field, allowed in CATEGORICAL.items():
+        properties[field] = {"type": "string", "enum": list(allowed),
+                             "description": "case and spaces are normalised: 'One year' == 'one_year'"}
+    for field in BINARY:
+        properties[field] = {"type": "integer", "enum": [0, 1]}
+    for field, (low, high, integer) in NUMERIC.items():
+        properties[field] = {"type": "integer" if integer else "number", "minimum": low, "maximum": high}
+    return {
+        "type": "object",
+        "description": "Keys are case-insensitive; unknown keys are ignored.",
+        "required": [*CATEGORICAL, *BINARY, *NUMERIC],
+        "properties": properties,
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(description: str, ref: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _post(summary: str, request_ref: str, response_ref: str) -> dict[str, Any]:
+    return {"post": {
+        "summary": summary,
+        "requestBody": {"required": True, "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{request_ref}"}}}},
+        "responses": {
+            "200": _json("scored", response_ref),
+            "400": _error("malformed JSON"),
+            "413": _error("body or batch too large"),
+            "415": _error("not JSON"),
+            "422": _error("invalid record(s), one detail per bad field"),
+        },
+    }}
+
+
+def _get(summary: str, response: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": {"200": response}}}
+
+
+def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
+    prediction = {
+        "type": "object",
+        "required": ["churn_probability", "churn"],
+        "properties": {
+            "customerid": {"type": "string"},
+            "churn_probability": {"type": "number", "minimum": 0, "maximum": 1},
+            "churn": {"type": "boolean"},
+            "model_version": {"type": "string"},
+        },
+    }
+    schemas = {
+        "Customer": customer_schema(),
+        "Prediction": {**prediction, "required": ["churn_probability", "churn", "model_version"]},
+        "Batch": {"type": "object", "required": ["customers"], "properties": {
+            "customers": {"type": "array", "minItems": 1, "maxItems": max_batch,
+                          "items": {"$ref": "#/components/schemas/Customer"}}}},
+        "BatchPredictions": {"type": "object", "required": ["predictions", "model_version"], "properties": {
+            "predictions": {"type": "array", "items": prediction}, "model_version": {"type": "string"}}},
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object", "required": ["field", "message"],
+                            "properties": {"field": {"type": "string"}, "index": {"type": "integer"},
+                                           "message": {"type": "string"}}}}}}}},
+        "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    }
+    any_json = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Churn service", "version": model_version,
+                 "description": "Scores Telco customers with the trained churn model."},
+        "paths": {
+            "/predict": _post("Score one customer", "Customer", "Prediction"),
+            "/predict/batch": _post("Score up to MAX_BATCH customers, all or nothing", "Batch", "BatchPredictions"),
+            "/healthz": _get("Liveness", _json("alive", "Status")),
+            "/readyz": {"get": {"summary": "Readiness: model loaded and verified", "responses": {
+                "200": _json("ready", "Status"), "503": _error("not ready")}}},
+            "/model": _get("The model's manifest", any_json),
+            "/metrics": _get("Prometheus metrics", {"description": "Prometheus text format",
+                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}),
+            "/openapi.json": _get("This document", any_json),
+        },
+        "components": {"schemas": schemas},
+    }

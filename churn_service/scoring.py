@@ -1,0 +1,89 @@
+"""Turn parsed records into churn probabilities.
+
+A (DictVectorizer, LogisticRegression) pair is compiled into per-field weight lookups, so one record
+scores as sigmoid(b + Σw) in plain Python (no arrays built) and a batch as a few numpy gathers.
+Any other estimator falls back to scikit-learn's own transform + predict_proba.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from churn_service.features import FEATURES
+
+
+class Scorer(Protocol):
+    def score_one(self, record: dict[str, Any]) -> float: ...
+
+    def score_many(self, records: Sequence[dict[str, Any]]) -> list[float]: ...
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+class CompiledLogistic:
+    """Weights looked up by `field=value` (categories) or multiplied by the value (numbers)."""
+
+    def __init__(self, dv: Any, model: LogisticRegression):
+        coef = np.asarray(model.coef_, dtype=float)[0]
+        self.bias = float(model.intercept_[0])
+        self.categorical: dict[str, dict[str, float]] = {}
+        self.numeric: dict[str, float] = {}
+        for name, weight in zip(dv.feature_names_, coef):
+            field, sep, value = name.partition(dv.separator)
+            if sep:
+                self.categorical.setdefault(field, {})[value] = float(weight)
+            else:
+                self.numeric[field] = float(weight)
+        unknown = (set(self.categorical) | set(self.numeric)) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"model uses features outside the contract: {sorted(unknown)}")
+        self._categorical_items = list(self.categorical.items())
+        self._numeric_items = list(self.numeric.items())
+        self._numeric_weights = np.array([w for _, w in self._numeric_items])
+
+    def score_one(self, record: dict[str, Any]) -> float:
+        z = self.bias
+        for field, weights in self._categorical_items:
+            # A category the model never saw weighs 0, exactly as DictVectorizer.transform drops it.
+            z += weights.get(record[field], 0.0)
+        for field, weight in self._numeric_items:
+            z += weight * record[field]
+        return _sigmoid(z)
+
+    def score_many(self, records: Sequence[dict[str, Any]]) -> list[float]:
+        z = np.full(len(records), self.bias)
+        for field, weights in self._categorical_items:
+            z += np.fromiter((weights.get(r[field], 0.0) for r in records), dtype=float, count=len(records))
+        if self._numeric_items:
+            numbers = np.array([[r[f] for f, _ in self._numeric_items] for r in records], dtype=float)
+            z += numbers @ self._numeric_weights
+        return (1.0 / (1.0 + np.exp(-z))).tolist()
+
+
+class SklearnScorer:
+    """The textbook path, for estimators we do not compile."""
+
+    def __init__(self, dv: Any, model: Any):
+        self.dv, self.model = dv, model
+
+    def score_one(self, record: dict[str, Any]) -> float:
+        return self.score_many([record])[0]
+
+    def score_many(self, records: Sequence[dict[str, Any]]) -> list[float]:
+        features = [{f: r[f] for f in FEATURES} for r in records]
+        return self.model.predict_proba(self.dv.transform(features))[:, 1].astype(float).tolist()
+
+
+def build_scorer(dv: Any, model: Any) -> Scorer:
+    if type(model) is LogisticRegression and len(model.classes_) == 2 and hasattr(dv, "feature_names_"):
+        return CompiledLogistic(dv, model)
+    return SklearnScorer(dv, model)

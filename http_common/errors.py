@@ -1,0 +1,57 @@
+"""One JSON error shape for every failure: `{"error": {"code", "message", "details"}}` (DESIGN §3)."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Request, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+MAX_DETAILS = 100
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": (details or [])[:MAX_DETAILS]}})
+    response.status_code = status
+    return response
+
+
+def _code_for(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("-", "_")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        response = error_response(exc.code or 500, _code_for(exc), exc.description or exc.name)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+def read_json(request: Request) -> Any:
+    """The request body as JSON, or a 415/400 ApiError; deep nesting and bad UTF-8 are 400, not 500."""
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = request.get_data(cache=False)  # honours MAX_CONTENT_LENGTH: too large raises 413
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {str(exc)[:200]}") from None

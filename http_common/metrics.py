@@ -1,0 +1,57 @@
+"""Prometheus metrics that stay correct when gunicorn runs several worker processes.
+
+Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` is set (see `gunicorn_hooks`) and every worker writes its
+samples there; `/metrics` merges them, so any worker answers with the whole service's counts.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ServiceMetrics:
+    """Holds the registry metrics are created in and the one `/metrics` exposes."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed)
+        else:
+            self.exposed = self.registry
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests by route and status", ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds", "HTTP request latency by route", ["method", "route"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.exposed), mimetype=CONTENT_TYPE_LATEST)
+
+
+def instrument(app: Flask, metrics: ServiceMetrics) -> None:
+    """Count and time every request; unmatched paths share one label so 404 scans cannot blow up series."""
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        started = g.get("request_started")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        if started is not None:
+            metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    app.add_url_rule("/metrics", "metrics", metrics.render, methods=["GET"])

@@ -35,9 +35,9 @@ class Gunicorn:
     Started in its own session so teardown can kill the master and every worker with one killpg.
     """
 
-    def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1):
+    def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1, port: int | None = None):
         self.service = service
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "", **(env or {})}
         self.log = tempfile.NamedTemporaryFile(prefix=f"{service}-", suffix=".log", delete=False)

@@ -1,0 +1,81 @@
+"""The JSON API: submit customers, list customers and offers, health (DESIGN §5)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from http_common.errors import ApiError, read_json
+from marketing_service import store
+from marketing_service.intake import submit
+from marketing_service.records import Customer, InvalidCustomer, parse_customer
+from marketing_service.state import db, state
+
+api = Blueprint("api", __name__)
+MAX_CUSTOMERS = 1000
+SUBMIT_LEASE_S = 30.0
+
+
+def parse_submission(body: Any) -> list[Customer]:
+    """One flat customer or {"customers": [...]}; any bad record refuses the whole request."""
+    if isinstance(body, dict) and "customers" in body:
+        raw = body["customers"]
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_CUSTOMERS:
+            raise ApiError(422, "invalid_request", f"customers must be an array of 1 to {MAX_CUSTOMERS} objects",
+                           [{"field": "customers", "message": f"must be an array of 1 to {MAX_CUSTOMERS} objects"}])
+        indexed = True
+    else:
+        raw, indexed = [body], False
+    customers, details = [], []
+    for index, item in enumerate(raw):
+        try:
+            customers.append(parse_customer(item))
+        except InvalidCustomer as exc:
+            for field, message in exc.errors.items():
+                details.append({"field": field, "message": message, **({"index": index} if indexed else {})})
+    if details:
+        raise ApiError(422, "invalid_record", "invalid customer record(s); nothing was stored", details)
+    return customers
+
+
+@api.post("/api/customers")
+def create_customers():
+    customers = parse_submission(read_json(request))
+    results = submit(db(), state().client, state().config.campaign, customers, SUBMIT_LEASE_S)
+    if any(r["offer"] for r in results):
+        state().worker.kick()
+    pending = any(r["status"] == "pending" for r in results)
+    return jsonify({"customers": results}), 202 if pending else 200
+
+
+def limit_arg() -> int:
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ApiError(422, "invalid_limit", "limit must be a whole number from 1 to 1000",
+                       [{"field": "limit", "message": "must be a whole number from 1 to 1000"}])
+    return int(raw)
+
+
+@api.get("/api/customers")
+def list_customers():
+    return jsonify({"customers": store.recent_customers(db(), limit_arg())})
+
+
+@api.get("/api/offers")
+def list_offers():
+    return jsonify({"offers": store.recent_offers(db(), limit_arg())})
+
+
+@api.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@api.get("/readyz")
+def readyz():
+    try:
+        db().execute("SELECT 1 FROM customers LIMIT 1").fetchall()
+    except Exception as exc:  # any database failure means not ready; say which
+        raise ApiError(503, "not_ready", f"database unavailable: {type(exc).__name__}") from None
+    churn = "reachable" if state().client.reachable() else "unreachable"
+    return jsonify({"status": "ready", "database": "ok", "churn": churn})

@@ -1,0 +1,64 @@
+"""App factory: storage, churn client, mailer and background loop built once per process."""
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from http_common.errors import register_error_handlers
+from http_common.metrics import ServiceMetrics, instrument
+from marketing_service.api import api
+from marketing_service.churn_client import ChurnClient
+from marketing_service.config import MarketingConfig
+from marketing_service.db import connect, init_db
+from marketing_service.mailer import make_mailer
+from marketing_service.state import MarketingState, close_db
+from marketing_service.web import web
+from marketing_service.worker import BackgroundWorker
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+
+
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def create_app(config: MarketingConfig | None = None) -> Flask:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config or MarketingConfig.from_env()
+    init_db(config.db_path)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.resolved_secret_key(),
+        MAX_CONTENT_LENGTH=int(config.max_body_mb * 1024 * 1024),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch still submits
+    )
+    app.json.sort_keys = False
+    client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
+    mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
+    worker = BackgroundWorker(partial(connect, config.db_path), client, mailer, config.campaign,
+                              config.mail_from, config.poll_interval)
+    metrics = ServiceMetrics()
+    app.extensions["marketing"] = MarketingState(config, client, worker, metrics)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)
+    register_error_handlers(app)
+    instrument(app, metrics)
+    app.after_request(security_headers)
+    app.teardown_appcontext(close_db)
+    app.register_blueprint(web)
+    app.register_blueprint(api)
+    if config.background:
+        worker.start()
+    logging.getLogger(__name__).info("marketing ready: churn at %s, %s mailer, db %s",
+                                     config.churn_url, config.mailer, config.db_path)
+    return app

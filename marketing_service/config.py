@@ -1,0 +1,87 @@
+"""Every environment variable the marketing service reads, in one typed object (DESIGN §5)."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting the service cannot run with; the message names the variable."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw}")
+    return value
+
+
+@dataclass(frozen=True)
+class MarketingConfig:
+    churn_url: str = "http://localhost:9696"
+    db_path: Path = Path("var/marketing.db")
+    mailer: str = "log"
+    mail_dir: Path = Path("var/mail")
+    mail_from: str = "Retention Team <offers@example.com>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    secret_key: str = ""
+    campaign: str = "retention"
+    max_body_mb: float = 2
+    churn_connect_timeout: float = 1.0
+    churn_read_timeout: float = 5.0
+    poll_interval: float = 1.0
+    background: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MarketingConfig:
+        env = os.environ if env is None else env
+        mailer = env.get("MAILER", cls.mailer).strip().lower() or cls.mailer
+        if mailer not in ("log", "smtp"):
+            raise ConfigError(f"MAILER must be 'log' or 'smtp', got {mailer!r}")
+        churn_url = (env.get("CHURN_URL", "").strip() or cls.churn_url).rstrip("/")
+        if not churn_url.startswith(("http://", "https://")):
+            raise ConfigError(f"CHURN_URL must start with http:// or https://, got {churn_url!r}")
+        return cls(
+            churn_url=churn_url,
+            db_path=Path(env.get("MARKETING_DB", "").strip() or cls.db_path),
+            mailer=mailer,
+            mail_dir=Path(env.get("MAIL_DIR", "").strip() or cls.mail_dir),
+            mail_from=env.get("MAIL_FROM", "").strip() or cls.mail_from,
+            smtp_host=env.get("SMTP_HOST", "").strip() or cls.smtp_host,
+            smtp_port=int(_number(env, "SMTP_PORT", cls.smtp_port, 1)),
+            secret_key=env.get("SECRET_KEY", "").strip(),
+            campaign=env.get("CAMPAIGN", "").strip() or cls.campaign,
+            max_body_mb=_number(env, "MAX_BODY_MB", cls.max_body_mb, 0.01),
+            churn_connect_timeout=_number(env, "CHURN_CONNECT_TIMEOUT", cls.churn_connect_timeout, 0.01),
+            churn_read_timeout=_number(env, "CHURN_READ_TIMEOUT", cls.churn_read_timeout, 0.01),
+            poll_interval=_number(env, "POLL_INTERVAL", cls.poll_interval, 0.05),
+            background=env.get("BACKGROUND", "1").strip() not in ("0", "false", "no"),
+        )
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or one kept beside the database so every worker signs CSRF tokens alike."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.db_path.parent / ".secret_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            candidate = path.with_name(f".secret_key.{os.getpid()}")
+            candidate.write_text(secrets.token_hex(32))
+            candidate.chmod(0o600)
+            try:
+                os.link(candidate, path)  # atomic: the first worker's key wins, the others read it
+            except FileExistsError:
+                pass
+            finally:
+                candidate.unlink()
+        return path.read_text().strip()

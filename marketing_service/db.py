@@ -1,0 +1,99 @@
+"""SQLite storage: customers, their decisions and the offer outbox, shared safely by every worker.
+
+WAL lets readers and one writer work at once; writes use BEGIN IMMEDIATE so two workers never both
+read-then-upgrade; busy_timeout makes a locked database a wait, not an error.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 15_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    customerid       TEXT PRIMARY KEY,
+    name             TEXT NOT NULL DEFAULT '',
+    email            TEXT NOT NULL,
+    features         TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'scored')),
+    churn_probability REAL,
+    churn            INTEGER,
+    model_version    TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  REAL NOT NULL DEFAULT 0,
+    claimed_until    REAL NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_pending ON customers (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS customers_recent ON customers (updated_at);
+CREATE TABLE IF NOT EXISTS decisions (
+    id               INTEGER PRIMARY KEY,
+    customerid       TEXT NOT NULL REFERENCES customers (customerid),
+    churn_probability REAL NOT NULL,
+    churn            INTEGER NOT NULL,
+    model_version    TEXT NOT NULL,
+    decided_at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offers (
+    id               INTEGER PRIMARY KEY,
+    customerid       TEXT NOT NULL REFERENCES customers (customerid),
+    campaign         TEXT NOT NULL,
+    to_addr          TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  REAL NOT NULL DEFAULT 0,
+    claimed_until    REAL NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    sent_at          TEXT,
+    UNIQUE (customerid, campaign)
+);
+CREATE INDEX IF NOT EXISTS offers_due ON offers (status, next_attempt_at);
+"""
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")  # an accepted record survives a power cut too
+    return conn
+
+
+def init_db(path: Path) -> None:
+    """Create the file and tables; safe to run from every worker at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        with transaction(conn):
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

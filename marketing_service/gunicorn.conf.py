@@ -1,0 +1,41 @@
+"""Gunicorn settings for the marketing service (run from the repo root, see DESIGN §3 and §5)."""
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from http_common import gunicorn_hooks  # noqa: E402
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # requests wait on churn and SQLite, not CPU
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+proc_name = "marketing"
+
+metrics_dir = gunicorn_hooks.prepare_metrics_dir("marketing")
+child_exit = gunicorn_hooks.child_exit
+
+
+def on_starting(server):
+    """Check the settings once in the master so a bad value stops the service with a one-line reason."""
+    from marketing_service.config import ConfigError, MarketingConfig
+
+    try:
+        MarketingConfig.from_env()
+    except ConfigError as exc:
+        server.log.error("refusing to start: %s", exc)
+        sys.exit(1)
+
+
+def on_exit(server):
+    gunicorn_hooks.remove_metrics_dir(metrics_dir)

@@ -1,0 +1,38 @@
+"""What one marketing process holds for its requests, and the per-request database connection."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from flask import current_app, g
+
+from marketing_service.churn_client import ChurnClient
+from marketing_service.config import MarketingConfig
+from marketing_service.db import connect
+from marketing_service.worker import BackgroundWorker
+from http_common.metrics import ServiceMetrics
+
+
+@dataclass
+class MarketingState:
+    config: MarketingConfig
+    client: ChurnClient
+    worker: BackgroundWorker
+    metrics: ServiceMetrics
+
+
+def state() -> MarketingState:
+    return current_app.extensions["marketing"]
+
+
+def db() -> sqlite3.Connection:
+    """One connection per request (flaskr style), closed at teardown."""
+    if "db" not in g:
+        g.db = connect(state().config.db_path)
+    return g.db
+
+
+def close_db(_: BaseException | None = None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()

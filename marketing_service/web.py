@@ -1,0 +1,64 @@
+"""The marketer's pages: the form, the result, the customers and the offers (HTML)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from marketing_service import store
+from marketing_service.form_fields import contact_fields, feature_fields
+from marketing_service.intake import submit
+from marketing_service.records import InvalidCustomer, parse_customer
+from marketing_service.state import db, state
+
+web = Blueprint("web", __name__)
+PAGE_SIZE = 100
+SUBMIT_LEASE_S = 30.0
+
+
+def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200):
+    return render_template("form.html", contact=contact_fields(), features=feature_fields(),
+                           values=values, errors=errors), status
+
+
+@web.get("/")
+def form():
+    return render_form({}, {})
+
+
+@web.post("/")
+def submit_form():
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        customer = parse_customer(values)
+    except InvalidCustomer as exc:
+        return render_form(values, exc.errors, 422)
+    results = submit(db(), state().client, state().config.campaign, [customer], SUBMIT_LEASE_S)
+    if results[0]["offer"]:
+        state().worker.kick()
+    return redirect(url_for("web.customer", customerid=customer.customerid), code=303)
+
+
+@web.get("/customers/<path:customerid>")
+def customer(customerid: str):
+    found = store.get_customer(db(), customerid)
+    if found is None:
+        abort(404)
+    offer = store.offer_for(db(), customerid, state().config.campaign)
+    return render_template("result.html", customer=found, offer=offer)
+
+
+@web.get("/customers")
+def customers():
+    return render_template("customers.html", customers=store.recent_customers(db(), PAGE_SIZE))
+
+
+@web.get("/offers")
+def offers():
+    return render_template("offers.html", offers=store.recent_offers(db(), PAGE_SIZE))
+
+
+@web.get("/offers/<int:offer_id>")
+def offer(offer_id: int):
+    found = store.get_offer(db(), offer_id)
+    if found is None:
+        abort(404)
+    return render_template("offer.html", offer=found)

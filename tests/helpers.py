@@ -35,8 +35,10 @@ class Gunicorn:
     Started in its own session so teardown can kill the master and every worker with one killpg.
     """
 
-    def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1, port: int | None = None):
+    def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1, port: int | None = None,
+                 app: str | None = None):
         self.service = service
+        self.app = app or f"{service}:create_app()"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "", **(env or {})}
@@ -46,7 +48,7 @@ class Gunicorn:
     def start(self, wait: bool = True) -> Gunicorn:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", f"{self.service}/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", f"{self.service}:create_app()"],
+             "--bind", f"127.0.0.1:{self.port}", self.app],
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         if wait:

@@ -1,0 +1,1 @@
+"""Comparison apps served under the same gunicorn settings as the churn service."""

@@ -1,0 +1,79 @@
+"""Drive wrk (Debian package) and read its report."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+POST_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
+# Each request a new customerid (thread id + counter), so marketing stores distinct customers.
+UNIQUE_CUSTOMER_SCRIPT = """
+local counter = 0
+local prefix = ""
+function setup(thread) thread:set("prefix", tostring(math.random(1, 1e9))) end
+function init(args) prefix = tostring(math.random(1, 1e9)) end
+function request()
+  counter = counter + 1
+  local body = string.format({template}, prefix .. "-" .. counter)
+  return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, body)
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal for our ASCII bodies
+
+
+def _latency(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    return float(match.group(1)) * UNITS[match.group(2)] if match else float("nan")
+
+
+def parse(output: str) -> WrkResult:
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket:
+        errors += sum(int(g) for g in socket.groups())
+    return WrkResult(float(rps.group(1)) if rps else 0.0, _latency(output, "50"), _latency(output, "99"), errors)
+
+
+def run(url: str, connections: int, seconds: float, body: str | None = None, unique_template: str | None = None) -> WrkResult:
+    """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`."""
+    if unique_template is not None:
+        script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template))
+    else:
+        script = POST_SCRIPT.format(body=_lua_string(body or "{}"))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        threads = max(1, min(2, connections))
+        done = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+             "-s", lua.name, url],
+            capture_output=True, text=True, timeout=seconds + 60,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+    return parse(done.stdout)

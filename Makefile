@@ -1,7 +1,7 @@
 # Entry points a newcomer needs; the README lists them.
 PIPENV := PIPENV_VENV_IN_PROJECT=1 python3 -m pipenv
 
-.PHONY: test install train serve-churn serve-marketing lint
+.PHONY: test install train serve-churn serve-marketing lint bench
 
 test: install  ## install everything the tests need, then run them all
 	$(PIPENV) run pytest
@@ -20,3 +20,6 @@ serve-marketing:
 
 lint:
 	$(PIPENV) run ruff check .
+
+bench:  ## measure scoring and serving; writes bench/results/latest.{json,md}
+	$(PIPENV) run python -m bench

@@ -70,10 +70,10 @@ def run(url: str, connections: int, seconds: float, body: str | None = None, uni
         lua.flush()
         threads = max(1, min(2, connections))
         done = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s",
              "-s", lua.name, url],
             capture_output=True, text=True, timeout=seconds + 60,
         )
     if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+        raise RuntimeError(f"wrk failed: {(done.stderr or done.stdout).strip()[:500]}")
     return parse(done.stdout)

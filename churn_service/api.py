@@ -8,7 +8,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from churn_service.state import ChurnState
 from churn_service.features import InvalidRecord, parse_record
-from http_common.errors import ApiError, read_json
+from churn_service.observe import record_predictions
+from http_common.errors import ApiError, json_response, read_json
 
 api = Blueprint("churn", __name__)
 
@@ -17,14 +18,17 @@ def _state() -> ChurnState:
     return current_app.extensions["churn"]
 
 
-def _decide(state: ChurnState, record: dict[str, Any], probability: float) -> dict[str, Any]:
-    churn = probability >= state.model.threshold
-    state.predictions.labels("churn" if churn else "no_churn").inc()
-    state.probabilities.observe(probability)
-    decision: dict[str, Any] = {"churn_probability": probability, "churn": churn}
-    if "customerid" in record:
-        decision = {"customerid": record["customerid"], **decision}
-    return decision
+def _decisions(state: ChurnState, records: list[dict[str, Any]], probabilities: list[float]) -> list[dict[str, Any]]:
+    """One decision per record, in order, echoing customerid; metrics updated once for the lot."""
+    threshold = state.model.threshold
+    decisions = []
+    for record, probability in zip(records, probabilities):
+        decision: dict[str, Any] = {"churn_probability": probability, "churn": probability >= threshold}
+        if "customerid" in record:
+            decision = {"customerid": record["customerid"], **decision}
+        decisions.append(decision)
+    record_predictions(state, probabilities, sum(d["churn"] for d in decisions))
+    return decisions
 
 
 @api.post("/predict")
@@ -34,9 +38,9 @@ def predict():
         record = parse_record(read_json(request))
     except InvalidRecord as exc:
         raise ApiError(422, "invalid_record", "the customer record is invalid", [e.as_dict() for e in exc.errors])
-    decision = _decide(state, record, state.scorer.score_one(record))
+    [decision] = _decisions(state, [record], [state.scorer.score_one(record)])
     decision["model_version"] = state.model.version
-    return jsonify(decision)
+    return json_response(decision)
 
 
 def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
@@ -64,9 +68,8 @@ def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
 def predict_batch():
     state = _state()
     records = _batch_records(read_json(request), state.config.max_batch)
-    probabilities = state.scorer.score_many(records)
-    predictions = [_decide(state, r, p) for r, p in zip(records, probabilities)]
-    return jsonify({"predictions": predictions, "model_version": state.model.version})
+    predictions = _decisions(state, records, state.scorer.score_many(records))
+    return json_response({"predictions": predictions, "model_version": state.model.version})
 
 
 @api.get("/healthz")

@@ -17,6 +17,9 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
+# Gunicorn's control socket defaults to one path per user: instances on one host would fight over it,
+# and a container's user has no home for it. Nothing here uses it.
+control_socket_disable = True
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

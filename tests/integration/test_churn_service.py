@@ -171,3 +171,12 @@ def test_metrics_count_requests_served_by_two_workers(model_dir: Path, tmp_path:
         assert metric_value(text, 'churn_predictions_total{outcome="churn"}') == 200
         assert metric_value(text, 'churn_probability_count') == 200
         assert metric_value(text, 'http_request_duration_seconds_count{method="POST",route="/predict"}') == 200
+        batch = requests.post(f"{server.url}/predict/batch", timeout=10,
+                              json={"customers": [LIKELY_CHURNER, LOYAL_CUSTOMER] * 50}).json()["predictions"]
+        text = requests.get(f"{server.url}/metrics", timeout=5).text
+        assert metric_value(text, 'churn_predictions_total{outcome="churn"}') == 250
+        assert metric_value(text, 'churn_predictions_total{outcome="no_churn"}') == 50
+        assert metric_value(text, 'churn_probability_count') == 300
+        assert metric_value(text, 'churn_probability_bucket{le="0.1"}') == 50  # the loyal half of the batch
+        expected_sum = 200 * batch[0]["churn_probability"] + sum(p["churn_probability"] for p in batch)
+        assert metric_value(text, 'churn_probability_sum') == pytest.approx(expected_sum)

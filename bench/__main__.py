@@ -1,0 +1,118 @@
+"""`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
+
+Every HTTP target runs under the churn service's own gunicorn config (2 workers, access log off for all),
+and the targets are interleaved round by round so a noisy neighbour slows them alike.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import inprocess, machine, report, wrk
+from churn_service.features import parse_record
+from tests.helpers import DATA, REPO, Gunicorn, run_train
+
+log = logging.getLogger("bench")
+RESULTS = REPO / "bench" / "results"
+TARGETS = {
+    "ours": "churn_service:create_app()",
+    "flask_floor": "bench.apps.flask_floor:create_app()",
+    "wsgi_floor": "bench.apps.wsgi_floor:create_app()",
+    "textbook": "bench.apps.textbook:create_app()",
+}
+CUSTOMER = {
+    "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no", "phoneservice": "no",
+    "multiplelines": "no_phone_service", "internetservice": "dsl", "onlinesecurity": "no", "onlinebackup": "yes",
+    "deviceprotection": "no", "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
+    "contract": "month-to-month", "paperlessbilling": "yes", "paymentmethod": "electronic_check", "tenure": 1,
+    "monthlycharges": 29.85, "totalcharges": 29.85,
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best is kept (default 2)")
+    parser.add_argument("--connections", default="1,8,32", help="wrk connection counts (default 1,8,32)")
+    return parser.parse_args()
+
+
+def serving(model_path: Path, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
+    env = {"MODEL_PATH": str(model_path)}
+    body = json.dumps(CUSTOMER)
+    servers = {name: Gunicorn("churn_service", env, workers=2, app=app).start() for name, app in TARGETS.items()}
+    try:
+        for name, server in servers.items():  # every worker booted and warm before anything is timed
+            wrk.run(f"{server.url}/predict", 8, 2, body=body)
+        results: dict[str, dict[str, Any]] = {name: {} for name in TARGETS}
+        for conns in connections:
+            for round_no in range(1, rounds + 1):
+                for name, server in servers.items():
+                    log.info("round %d/%d  %-12s %2d connections", round_no, rounds, name, conns)
+                    measured = wrk.run(f"{server.url}/predict", conns, duration, body=body)
+                    best = results[name].get(str(conns))
+                    if best is None or measured.requests_per_s > best["requests_per_s"]:
+                        results[name][str(conns)] = measured.as_dict()
+        return results
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def batch(model_path: Path, duration: float) -> dict[str, Any]:
+    # Typed, canonical JSON as an API client sends it (from the first 1000 rows of the data set).
+    with open(DATA, newline="") as f:
+        customers = [parse_record(row) for row in list(csv.DictReader(f))[:1000]]
+    with Gunicorn("churn_service", {"MODEL_PATH": str(model_path)}, workers=2) as server:
+        log.info("/predict/batch, 1000 customers per request, 8 connections")
+        measured = wrk.run(f"{server.url}/predict/batch", 8, duration, body=json.dumps({"customers": customers}))
+    return {**measured.as_dict(), "records_per_s": measured.requests_per_s * 1000}
+
+
+def marketing(model_path: Path, duration: float, workdir: Path) -> dict[str, Any]:
+    template = json.dumps({**CUSTOMER, "customerid": "__ID__", "email": "bench@example.com", "name": "Bench"})
+    template = template.replace("%", "%%").replace("__ID__", "%s")
+    with Gunicorn("churn_service", {"MODEL_PATH": str(model_path)}, workers=2) as churn:
+        env = {"CHURN_URL": churn.url, "MARKETING_DB": str(workdir / "bench.db"), "MAIL_DIR": str(workdir / "mail")}
+        with Gunicorn("marketing_service", env, workers=2) as server:
+            log.info("marketing POST /api/customers (churn behind it), 8 connections")
+            return wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template).as_dict()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = parse_args()
+    connections = [int(c) for c in args.connections.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        done = run_train("--output-dir", workdir / "model")
+        if done.returncode != 0:
+            log.error("training failed: %s", done.stderr.strip())
+            return 1
+        model_path = workdir / "model" / "model.bin"
+        log.info("in-process scoring")
+        results = {
+            "machine": machine.describe(),
+            "settings": {"duration_s": args.duration, "rounds": args.rounds, "connections": connections,
+                         "workers": 2, "worker_class": "gthread", "access_log": False},
+            "in_process": inprocess.run(model_path, DATA),
+            "predict": serving(model_path, connections, args.duration, args.rounds),
+            "batch": batch(model_path, args.duration),
+            "marketing": marketing(model_path, args.duration, workdir),
+        }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = report.markdown(results)
+    (RESULTS / "latest.md").write_text(markdown)
+    sys.stdout.write(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

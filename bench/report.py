@@ -1,0 +1,46 @@
+"""Turn bench results into the Markdown table committed under bench/results/."""
+from __future__ import annotations
+
+from typing import Any
+
+TARGET_LABELS = {"ours": "churn service (ours)", "flask_floor": "Flask floor (constant JSON)",
+                 "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py"}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, ip, predict = results["machine"], results["in_process"], results["predict"]
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, {m['wrk']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["libraries"].items()) + ".",
+        f"Settings: gunicorn {results['settings']['workers']} workers ({results['settings']['worker_class']}), "
+        f"access log off for every target, wrk {results['settings']['duration_s']:g} s per run, "
+        f"best of {results['settings']['rounds']} interleaved rounds.", "",
+        "## In-process scoring (µs per record)", "",
+        "| | scikit-learn transform + predict_proba | compiled scorer | speed-up |", "|---|---|---|---|",
+        f"| single record | {ip['sklearn_single_us']:.1f} | {ip['compiled_single_us']:.2f} | {ip['single_speedup']:.0f}× |",
+        f"| batch of 1000 | {ip['sklearn_batch1000_us']:.2f} | {ip['compiled_batch1000_us']:.2f} | {ip['batch_speedup']:.1f}× |",
+        f"\nValidating one record (`parse_record`): {ip['parse_single_us']:.1f} µs.", "",
+        "## POST /predict over HTTP", "",
+        "| target | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|",
+    ]
+    for conns in results["settings"]["connections"]:
+        for name, label in TARGET_LABELS.items():
+            r = predict[name][str(conns)]
+            lines.append(f"| {label} | {conns} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+    lines += ["", "| connections | ours / Flask floor | ours / textbook | ours / bare WSGI |", "|---|---|---|---|"]
+    for conns in results["settings"]["connections"]:
+        ours = predict["ours"][str(conns)]["requests_per_s"]
+        ratio = {n: ours / predict[n][str(conns)]["requests_per_s"] for n in ("flask_floor", "textbook", "wsgi_floor")}
+        lines.append(f"| {conns} | {ratio['flask_floor']:.2f} | {ratio['textbook']:.2f} | {ratio['wsgi_floor']:.2f} |")
+    b, mk = results["batch"], results["marketing"]
+    lines += [
+        "", "## Batches and the marketing path", "",
+        "| what | req/s | records/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|",
+        f"| POST /predict/batch, 1000 customers, 8 connections | {b['requests_per_s']:.1f} | {b['records_per_s']:.0f} | "
+        f"{b['p50_ms']:.1f} | {b['p99_ms']:.1f} | {b['errors']} |",
+        f"| marketing POST /api/customers (churn behind it), 8 connections | {mk['requests_per_s']:.0f} | "
+        f"{mk['requests_per_s']:.0f} | {mk['p50_ms']:.2f} | {mk['p99_ms']:.2f} | {mk['errors']} |",
+        "",
+    ]
+    return "\n".join(lines)

@@ -48,7 +48,7 @@ def serving(model_path: Path, connections: list[int], duration: float, rounds: i
     body = json.dumps(CUSTOMER)
     servers = {name: Gunicorn("churn_service", env, workers=2, app=app).start() for name, app in TARGETS.items()}
     try:
-        for name, server in servers.items():  # every worker booted and warm before anything is timed
+        for server in servers.values():  # every worker booted and warm before anything is timed
             wrk.run(f"{server.url}/predict", 8, 2, body=body)
         results: dict[str, dict[str, Any]] = {name: {} for name in TARGETS}
         for conns in connections:

@@ -27,7 +27,8 @@ def markdown(results: dict[str, Any]) -> str:
     for conns in results["settings"]["connections"]:
         for name, label in TARGET_LABELS.items():
             r = predict[name][str(conns)]
-            lines.append(f"| {label} | {conns} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+            lines.append(f"| {label} | {conns} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+                         f"| {r['errors']} |")
     lines += ["", "| connections | ours / Flask floor | ours / textbook | ours / bare WSGI |", "|---|---|---|---|"]
     for conns in results["settings"]["connections"]:
         ours = predict["ours"][str(conns)]["requests_per_s"]

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,12 +16,16 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = {body}
 """
-# Each request a new customerid (thread id + counter), so marketing stores distinct customers.
+# Each request a new customerid: a per-thread prefix (set from the main Lua state, where the counter
+# is shared) plus a per-thread counter.
 UNIQUE_CUSTOMER_SCRIPT = """
+local threads_made = 0
+local run_id = {run_id}
+function setup(thread)
+  threads_made = threads_made + 1
+  thread:set("prefix", run_id .. "-" .. threads_made)
+end
 local counter = 0
-local prefix = ""
-function setup(thread) thread:set("prefix", tostring(math.random(1, 1e9))) end
-function init(args) prefix = tostring(math.random(1, 1e9)) end
 function request()
   counter = counter + 1
   local body = string.format({template}, prefix .. "-" .. counter)
@@ -62,7 +67,8 @@ def parse(output: str) -> WrkResult:
 def run(url: str, connections: int, seconds: float, body: str | None = None, unique_template: str | None = None) -> WrkResult:
     """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`."""
     if unique_template is not None:
-        script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template))
+        script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template),
+                                               run_id=_lua_string(uuid.uuid4().hex[:8]))
     else:
         script = POST_SCRIPT.format(body=_lua_string(body or "{}"))
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:

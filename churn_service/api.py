@@ -6,9 +6,9 @@ from typing import Any
 import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
-from churn_service.state import ChurnState
 from churn_service.features import InvalidRecord, parse_record
 from churn_service.observe import record_predictions
+from churn_service.state import ChurnState
 from http_common.errors import ApiError, json_response, read_json
 
 api = Blueprint("churn", __name__)
@@ -37,7 +37,8 @@ def predict():
     try:
         record = parse_record(read_json(request))
     except InvalidRecord as exc:
-        raise ApiError(422, "invalid_record", "the customer record is invalid", [e.as_dict() for e in exc.errors])
+        raise ApiError(422, "invalid_record", "the customer record is invalid",
+                       [e.as_dict() for e in exc.errors]) from None
     [decision] = _decisions(state, [record], [state.scorer.score_one(record)])
     decision["model_version"] = state.model.version
     return json_response(decision)

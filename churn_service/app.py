@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+
 from flask import Flask
 from prometheus_client import Counter, Histogram
 
@@ -13,6 +14,7 @@ from churn_service.scoring import build_scorer
 from churn_service.state import PROBABILITY_BUCKETS, ChurnState
 from http_common.errors import register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
+
 
 def create_app(config: ChurnConfig | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

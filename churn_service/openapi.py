@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from churn_service.features import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
+from http_common.openapi import with_server_limits
 
 JSON = "application/json"
 
@@ -82,7 +83,7 @@ def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
         "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     }
     any_json = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}
-    return {
+    return with_server_limits({
         "openapi": "3.0.3",
         "info": {"title": "Churn service", "version": model_version,
                  "description": "Scores Telco customers with the trained churn model."},
@@ -98,4 +99,4 @@ def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
             "/openapi.json": _get("This document", any_json),
         },
         "components": {"schemas": schemas},
-    }
+    })

@@ -5,6 +5,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from flask import Flask, Request, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -47,9 +48,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    """Like `jsonify` minus its per-call provider lookups; this is on the hot path of every prediction."""
-    return current_app.response_class(json.dumps(body, separators=(",", ":")), status=status,
-                                      mimetype="application/json")
+    """Like `jsonify`, through orjson: on a 1000-record batch, encoding is a real share of the work."""
+    return current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
 
 
 def _is_json(content_type: str) -> bool:
@@ -71,6 +71,10 @@ def read_json(request: Request) -> Any:
         raw = request.environ["wsgi.input"].read(length)
     else:
         raw = request.get_data(cache=False)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses NaN/Infinity; the stdlib reads them, so they get a 422 naming the field
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:

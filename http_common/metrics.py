@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import time
 from functools import lru_cache
-
 from typing import Any
 
 from flask import Flask, Response, request

@@ -8,12 +8,12 @@ from flask import Blueprint, jsonify, request
 from http_common.errors import ApiError, read_json
 from marketing_service import store
 from marketing_service.intake import submit
+from marketing_service.openapi import openapi_document
 from marketing_service.records import Customer, InvalidCustomer, parse_customer
 from marketing_service.state import db, state
 
 api = Blueprint("api", __name__)
 MAX_CUSTOMERS = 1000
-SUBMIT_LEASE_S = 30.0
 
 
 def parse_submission(body: Any) -> list[Customer]:
@@ -41,7 +41,7 @@ def parse_submission(body: Any) -> list[Customer]:
 @api.post("/api/customers")
 def create_customers():
     customers = parse_submission(read_json(request))
-    results = submit(db(), state().client, state().config.campaign, customers, SUBMIT_LEASE_S)
+    results = submit(db(), state().client, state().config.campaign, customers, state().config.submit_lease_s)
     if any(r["offer"] for r in results):
         state().worker.kick()
     pending = any(r["status"] == "pending" for r in results)
@@ -79,3 +79,8 @@ def readyz():
         raise ApiError(503, "not_ready", f"database unavailable: {type(exc).__name__}") from None
     churn = "reachable" if state().client.reachable() else "unreachable"
     return jsonify({"status": "ready", "database": "ok", "churn": churn})
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(MAX_CUSTOMERS))

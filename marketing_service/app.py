@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from functools import partial
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
-from http_common.errors import register_error_handlers
+from http_common.errors import error_response, register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
 from marketing_service.churn_client import ChurnClient
@@ -30,10 +31,21 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def storage_busy(exc: sqlite3.OperationalError) -> Response:
+    """A database locked past the busy timeout is a clear, retryable 503; nothing was half-written,
+    since every write is one transaction. Other operational errors stay 500s (and are logged)."""
+    if "locked" not in str(exc) and "busy" not in str(exc):
+        logging.getLogger(__name__).exception("database error")
+        return error_response(500, "internal_error", "internal error; it has been logged")
+    response = error_response(503, "storage_busy", "the database is busy; nothing was saved, please retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def create_app(config: MarketingConfig | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config or MarketingConfig.from_env()
-    init_db(config.db_path)
+    init_db(config.db_path, config.db_busy_timeout_ms)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.resolved_secret_key(),
@@ -45,13 +57,14 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.json.sort_keys = False
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
-    worker = BackgroundWorker(partial(connect, config.db_path), client, mailer, config.campaign,
-                              config.mail_from, config.poll_interval)
+    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms), client, mailer,
+                              config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
     metrics = ServiceMetrics()
     app.extensions["marketing"] = MarketingState(config, client, worker, metrics)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     register_error_handlers(app)
+    app.register_error_handler(sqlite3.OperationalError, storage_busy)
     instrument(app, metrics)
     app.after_request(security_headers)
     app.teardown_appcontext(close_db)

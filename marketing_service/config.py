@@ -40,6 +40,8 @@ class MarketingConfig:
     churn_connect_timeout: float = 1.0
     churn_read_timeout: float = 5.0
     poll_interval: float = 1.0
+    lease_seconds: float = 30.0
+    db_busy_timeout_ms: int = 15_000
     background: bool = True
 
     @classmethod
@@ -65,8 +67,15 @@ class MarketingConfig:
             churn_connect_timeout=_number(env, "CHURN_CONNECT_TIMEOUT", cls.churn_connect_timeout, 0.01),
             churn_read_timeout=_number(env, "CHURN_READ_TIMEOUT", cls.churn_read_timeout, 0.01),
             poll_interval=_number(env, "POLL_INTERVAL", cls.poll_interval, 0.05),
+            lease_seconds=_number(env, "LEASE_SECONDS", cls.lease_seconds, 1),
+            db_busy_timeout_ms=int(_number(env, "DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0)),
             background=env.get("BACKGROUND", "1").strip() not in ("0", "false", "no"),
         )
+
+    @property
+    def submit_lease_s(self) -> float:
+        """How long a request owns the records it stored: its churn calls, retries included, fit inside."""
+        return 3 * (self.churn_connect_timeout + self.churn_read_timeout) + 5
 
     def resolved_secret_key(self) -> str:
         """SECRET_KEY, or one kept beside the database so every worker signs CSRF tokens alike."""

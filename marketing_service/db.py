@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-BUSY_TIMEOUT_MS = 15_000
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
     customerid       TEXT PRIMARY KEY,
@@ -64,19 +62,20 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+def connect(path: Path, busy_timeout_ms: int = 15_000) -> sqlite3.Connection:
+    """A connection that waits up to busy_timeout_ms for a lock held elsewhere before it gives up."""
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")  # an accepted record survives a power cut too
     return conn
 
 
-def init_db(path: Path) -> None:
+def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
     """Create the file and tables; safe to run from every worker at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path)
+    conn = connect(path, max(busy_timeout_ms, 5_000))
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         with transaction(conn):

@@ -19,7 +19,7 @@ from typing import Any
 SCHEMA_PATH = Path(__file__).with_name("feature_schema.json")
 CUSTOMER_ID_MAX, NAME_MAX, EMAIL_MAX = 64, 100, 254
 # Deliberately plain: one @, no spaces, quotes, angle brackets or control characters (no header injection).
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")  # noqa: E501
 BINARY_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from flask import current_app, g
 
+from http_common.metrics import ServiceMetrics
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import connect
 from marketing_service.worker import BackgroundWorker
-from http_common.metrics import ServiceMetrics
 
 
 @dataclass
@@ -28,7 +28,8 @@ def state() -> MarketingState:
 def db() -> sqlite3.Connection:
     """One connection per request (flaskr style), closed at teardown."""
     if "db" not in g:
-        g.db = connect(state().config.db_path)
+        config = state().config
+        g.db = connect(config.db_path, config.db_busy_timeout_ms)
     return g.db
 
 

@@ -11,7 +11,6 @@ from marketing_service.state import db, state
 
 web = Blueprint("web", __name__)
 PAGE_SIZE = 100
-SUBMIT_LEASE_S = 30.0
 
 
 def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200):
@@ -31,7 +30,7 @@ def submit_form():
         customer = parse_customer(values)
     except InvalidCustomer as exc:
         return render_form(values, exc.errors, 422)
-    results = submit(db(), state().client, state().config.campaign, [customer], SUBMIT_LEASE_S)
+    results = submit(db(), state().client, state().config.campaign, [customer], state().config.submit_lease_s)
     if results[0]["offer"]:
         state().worker.kick()
     return redirect(url_for("web.customer", customerid=customer.customerid), code=303)

@@ -17,15 +17,13 @@ from marketing_service.mailer import Mailer, build_message
 
 log = logging.getLogger(__name__)
 BATCH = 200
-SCORE_LEASE_S = 30.0
-SEND_LEASE_S = 60.0
 
 
 class BackgroundWorker:
     def __init__(self, connect: Callable[[], sqlite3.Connection], client: ChurnClient, mailer: Mailer,
-                 campaign: str, mail_from: str, interval: float):
+                 campaign: str, mail_from: str, interval: float, lease_s: float):
         self.connect, self.client, self.mailer = connect, client, mailer
-        self.campaign, self.mail_from, self.interval = campaign, mail_from, interval
+        self.campaign, self.mail_from, self.interval, self.lease_s = campaign, mail_from, interval, lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="marketing-background", daemon=True)
@@ -56,12 +54,12 @@ class BackgroundWorker:
             conn.close()
 
     def run_once(self, conn: sqlite3.Connection) -> None:
-        rescore_pending(conn, self.client, self.campaign, BATCH, SCORE_LEASE_S)
+        rescore_pending(conn, self.client, self.campaign, BATCH, self.lease_s)
         self.deliver_due(conn)
 
     def deliver_due(self, conn: sqlite3.Connection) -> int:
         sent = 0
-        for offer in store.claim_due_offers(conn, BATCH, SEND_LEASE_S):
+        for offer in store.claim_due_offers(conn, BATCH, self.lease_s):
             try:
                 self.mailer.send(build_message(offer, self.mail_from), offer["id"])
             except (OSError, ValueError) as exc:  # smtplib errors are OSErrors; bad headers ValueErrors

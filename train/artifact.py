@@ -8,7 +8,7 @@ import pickle
 import platform
 import tempfile
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int) -> 
     manifest = {
         "version": digest[:12],
         "sha256": digest,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn_version": sklearn.__version__,
         "python_version": platform.python_version(),
         "data_sha256": data.sha256,

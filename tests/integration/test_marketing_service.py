@@ -147,3 +147,11 @@ def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
                             headers={"Content-Type": "application/json"})
     assert too_big.status_code == 413
     assert requests.get(f"{marketing.url}/nope", timeout=5).status_code == 404
+
+
+def test_marketing_openapi_document_is_valid(marketing: Marketing) -> None:
+    from openapi_spec_validator import validate
+
+    document = requests.get(f"{marketing.url}/openapi.json", timeout=5).json()
+    validate(document)
+    assert {"/api/customers", "/api/offers", "/healthz", "/readyz", "/metrics"} <= set(document["paths"])

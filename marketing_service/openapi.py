@@ -1,0 +1,83 @@
+"""The OpenAPI 3 document of the marketing JSON API, generated from the same schema the validator uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from http_common.openapi import with_server_limits
+from marketing_service.records import CUSTOMER_ID_MAX, EMAIL_MAX, NAME_MAX, feature_schema
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def customer_schema() -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "customerid": {"type": "string", "minLength": 1, "maxLength": CUSTOMER_ID_MAX},
+        "email": {"type": "string", "format": "email", "maxLength": EMAIL_MAX},
+        "name": {"type": "string", "maxLength": NAME_MAX},
+    }
+    for field, spec in feature_schema().items():
+        if spec["type"] == "category":
+            properties[field] = {"type": "string", "enum": spec["allowed"]}
+        elif spec["type"] == "binary":
+            properties[field] = {"type": "integer", "enum": spec["allowed"]}
+        else:
+            properties[field] = {"type": spec["type"], "minimum": spec["minimum"], "maximum": spec["maximum"]}
+    return {"type": "object", "required": ["customerid", "email", *feature_schema()], "properties": properties,
+            "description": "One flat customer: contact fields beside the features. Keys are case-insensitive."}
+
+
+def openapi_document(max_customers: int) -> dict[str, Any]:
+    offer_ref = {"type": "object", "nullable": True, "required": ["id", "status"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": ["queued", "sent", "failed"]}}}
+    result = {"type": "object", "required": ["customerid", "status", "offer"], "properties": {
+        "customerid": {"type": "string"}, "status": {"type": "string", "enum": ["scored", "pending"]},
+        "churn_probability": {"type": "number", "minimum": 0, "maximum": 1}, "churn": {"type": "boolean"},
+        "offer": offer_ref}}
+    results = {"type": "object", "required": ["customers"],
+               "properties": {"customers": {"type": "array", "items": result}}}
+    error = _json("error", _ref("Error"))
+    limit = [{"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}]
+    listing = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}}
+    schemas = {
+        "Customer": customer_schema(),
+        "Submission": {"oneOf": [_ref("Customer"), {"type": "object", "required": ["customers"], "properties": {
+            "customers": {"type": "array", "minItems": 1, "maxItems": max_customers, "items": _ref("Customer")}}}]},
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object", "required": ["field", "message"],
+                            "properties": {"field": {"type": "string"}, "index": {"type": "integer"},
+                                           "message": {"type": "string"}}}}}}}},
+    }
+    return with_server_limits({
+        "openapi": "3.0.3",
+        "info": {"title": "Marketing service", "version": "1",
+                 "description": "Submit customers for churn scoring; likely churners get one retention offer."},
+        "paths": {
+            "/api/customers": {
+                "post": {"summary": "Submit one customer or a list", "requestBody": {
+                    "required": True, "content": {JSON: {"schema": _ref("Submission")}}},
+                    "responses": {"200": _json("all scored", results), "202": _json("some pending", results),
+                                  "400": error, "413": error, "415": error, "422": error, "503": error}},
+                "get": {"summary": "Recent customers, newest first", "parameters": limit,
+                        "responses": {"200": _json("customers", listing), "422": error}},
+            },
+            "/api/offers": {"get": {"summary": "The offer outbox, newest first", "parameters": limit,
+                                    "responses": {"200": _json("offers", listing), "422": error}}},
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json("alive", {"type": "object"})}}},
+            "/readyz": {"get": {"summary": "Readiness; reports whether churn is reachable", "responses": {
+                "200": _json("ready", {"type": "object"}), "503": error}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+                "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        },
+        "components": {"schemas": schemas},
+    })

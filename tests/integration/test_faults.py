@@ -1,0 +1,112 @@
+"""Faults: a worker killed mid-burst, a slow churn, a locked database. Nothing lost, nothing doubled."""
+from __future__ import annotations
+
+import email
+import os
+import signal
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import requests
+
+from tests.helpers import Gunicorn, worker_pids
+from tests.integration.conftest import Marketing
+from tests.integration.test_marketing_service import count, customer, wait_for
+from tests.proxy import DelayProxy
+from tests.samples import LIKELY_CHURNER
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn, tmp_path: Path) -> None:
+    extra = {"LEASE_SECONDS": "3", "CHURN_READ_TIMEOUT": "2"}
+    with Marketing(tmp_path, churn.url, extra, workers=2) as marketing:
+        wait_for(lambda: len(worker_pids(marketing.proc.pid)) == 2, what="two workers")
+        before = set(worker_pids(marketing.proc.pid))
+        accepted: set[str] = set()
+        failed = 0
+
+        def post(cid: str) -> tuple[str, int | None]:
+            try:
+                return cid, requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, cid),
+                                          timeout=20, headers={"Connection": "close"}).status_code
+            except requests.RequestException:
+                return cid, None
+
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(post, f"K-{i:03d}") for i in range(200)]
+            for n, future in enumerate(as_completed(futures)):
+                if n == 40:
+                    os.kill(sorted(before)[0], signal.SIGKILL)
+                cid, status = future.result()
+                if status in (200, 202):
+                    accepted.add(cid)
+                else:
+                    failed += 1
+        wait_for(lambda: len(worker_pids(marketing.proc.pid)) == 2 and set(worker_pids(marketing.proc.pid)) != before,
+                 what="gunicorn to replace the killed worker")
+        # Every stored record ends scored, with exactly one offer, delivered exactly once.
+        def settled() -> bool:
+            pending = count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status != 'scored'")
+            unsent = count(marketing.db_path, "SELECT COUNT(*) FROM offers WHERE status != 'sent'")
+            customers = count(marketing.db_path, "SELECT COUNT(*) FROM customers")
+            offers = count(marketing.db_path, "SELECT COUNT(*) FROM offers")
+            return pending == 0 and unsent == 0 and customers == offers
+        wait_for(settled, timeout=60, what="every stored record scored and every offer sent")
+        stored = {cid for (cid,) in rows(marketing.db_path, "SELECT customerid FROM customers")}
+        assert accepted <= stored, f"accepted but lost: {sorted(accepted - stored)}"
+        assert len(accepted) + failed == 200 and len(accepted) >= 150
+        per_customer = rows(marketing.db_path, "SELECT customerid, COUNT(*) FROM offers GROUP BY customerid")
+        assert all(n == 1 for _, n in per_customer) and len(per_customer) == len(stored)
+        emails = marketing.emails()
+        offer_ids = sorted(int(email.message_from_bytes(p.read_bytes())["X-Offer-Id"]) for p in emails)
+        assert offer_ids == sorted(i for (i,) in rows(marketing.db_path, "SELECT id FROM offers"))
+        assert rows(marketing.db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_slow_churn_means_a_quick_pending_answer_then_scoring_when_it_recovers(churn: Gunicorn, tmp_path: Path) -> None:
+    with DelayProxy(churn.port, delay_s=4) as proxy:
+        extra = {"CHURN_CONNECT_TIMEOUT": "1", "CHURN_READ_TIMEOUT": "1", "LEASE_SECONDS": "2"}
+        with Marketing(tmp_path, proxy.url, extra) as marketing:
+            started = time.monotonic()
+            response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "SLOW-1"),
+                                     timeout=30)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 202 and response.json()["customers"][0]["status"] == "pending"
+            assert elapsed < proxy.delay_s, "marketing must answer within its own timeout, not churn's delay"
+            assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
+            proxy.delay_s = 0
+            wait_for(marketing.emails, timeout=30, what="scoring and the email once churn is fast again")
+            assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'scored'") == 1
+
+
+def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gunicorn, tmp_path: Path) -> None:
+    with Marketing(tmp_path, churn.url, {"DB_BUSY_TIMEOUT_MS": "1500"}) as marketing:
+        blocker = sqlite3.connect(marketing.db_path, isolation_level=None, check_same_thread=False)
+        try:
+            # A short lock: the request waits for it and succeeds.
+            blocker.execute("BEGIN EXCLUSIVE")
+            release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
+            release.start()
+            waited = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-1"), timeout=20)
+            release.join()
+            assert waited.status_code == 200
+            # A lock held past the busy timeout: a clear, retryable 503 and nothing half-stored.
+            blocker.execute("BEGIN EXCLUSIVE")
+            refused = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-2"), timeout=20)
+            blocker.execute("COMMIT")
+        finally:
+            blocker.close()
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.json()["error"]["code"] == "storage_busy"
+        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-2'") == 0
+        retried = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-2"), timeout=20)
+        assert retried.status_code == 200
+        assert rows(marketing.db_path, "PRAGMA integrity_check") == [("ok",)]
+        wait_for(lambda: len(marketing.emails()) == 2, what="both offers delivered")

@@ -41,7 +41,7 @@ def parse_submission(body: Any) -> list[Customer]:
 @api.post("/api/customers")
 def create_customers():
     customers = parse_submission(read_json(request))
-    results = submit(db(), state().client, state().config.campaign, customers, state().config.submit_lease_s)
+    results = submit(db(), state().client, state().config.campaign, customers)
     if any(r["offer"] for r in results):
         state().worker.kick()
     pending = any(r["status"] == "pending" for r in results)

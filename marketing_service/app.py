@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from functools import partial
 
 from flask import Flask, Response
@@ -57,10 +58,11 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.json.sort_keys = False
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
-    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms), client, mailer,
+    write_lock = threading.Lock()
+    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms, write_lock), client, mailer,
                               config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
     metrics = ServiceMetrics()
-    app.extensions["marketing"] = MarketingState(config, client, worker, metrics)
+    app.extensions["marketing"] = MarketingState(config, client, worker, metrics, write_lock)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     register_error_handlers(app)

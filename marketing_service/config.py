@@ -72,11 +72,6 @@ class MarketingConfig:
             background=env.get("BACKGROUND", "1").strip() not in ("0", "false", "no"),
         )
 
-    @property
-    def submit_lease_s(self) -> float:
-        """How long a request owns the records it stored: its churn calls, retries included, fit inside."""
-        return 3 * (self.churn_connect_timeout + self.churn_read_timeout) + 5
-
     def resolved_secret_key(self) -> str:
         """SECRET_KEY, or one kept beside the database so every worker signs CSRF tokens alike."""
         if self.secret_key:

@@ -6,10 +6,13 @@ read-then-upgrade; busy_timeout makes a locked database a wait, not an error.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+BUSY_LOCK_WAIT_S = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -62,9 +65,17 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def connect(path: Path, busy_timeout_ms: int = 15_000) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A connection that knows the lock this process's writers queue on (see `transaction`)."""
+
+    write_lock: threading.Lock
+
+
+def connect(path: Path, busy_timeout_ms: int = 15_000, write_lock: threading.Lock | None = None) -> Connection:
     """A connection that waits up to busy_timeout_ms for a lock held elsewhere before it gives up."""
-    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False,
+                           factory=Connection)
+    conn.write_lock = write_lock or threading.Lock()
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -88,11 +99,22 @@ def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    Writers of one process first queue on a Python lock: SQLite's own busy handler waits by sleeping in
+    growing steps (up to 100 ms), which turned lock contention between threads into a long latency tail.
+    Between processes SQLite's locking still decides."""
+    lock = getattr(conn, "write_lock", None)
+    if lock is not None and not lock.acquire(timeout=BUSY_LOCK_WAIT_S):
+        raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        if lock is not None:
+            lock.release()

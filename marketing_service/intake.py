@@ -1,4 +1,4 @@
-"""Accept customers: store first, then score, then decide and queue offers (DESIGN §5 guarantees)."""
+"""Accept customers: score them, then store records, decisions and offers in one transaction (DESIGN §5)."""
 from __future__ import annotations
 
 import json
@@ -14,37 +14,23 @@ from marketing_service.records import Customer
 log = logging.getLogger(__name__)
 
 
-def score_and_decide(
-    conn: sqlite3.Connection, client: ChurnClient, campaign: str, customerids: Sequence[str],
-    features: Sequence[dict[str, Any]],
-) -> dict[str, Any] | None:
-    """Score stored pending records; on success commit decisions + offers and return customerid ->
-    offer; when churn cannot answer, schedule a retry and return None."""
-    try:
-        scores = client.score(features)
-    except ChurnUnavailable as exc:
-        log.warning("%d record(s) left pending: %s", len(customerids), exc)
-        store.release_pending(conn, customerids, str(exc))
-        return None
-    decisions = [store.Decision(cid, p, churn, version) for cid, (p, churn, version) in zip(customerids, scores)]
-    offers = store.record_decisions(conn, decisions, campaign)
-    return {"decisions": {d.customerid: d for d in decisions}, "offers": offers}
-
-
-def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str, customers: Sequence[Customer],
-           lease_s: float) -> list[dict[str, Any]]:
-    """The response entries for DESIGN §5, in request order."""
-    store.save_pending(conn, customers, lease_s)
-    # Duplicates inside one request are scored once; every entry still gets its answer.
+def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
+           customers: Sequence[Customer]) -> list[dict[str, Any]]:
+    """Score, then store everything in one transaction; the response entries of DESIGN §5, in order."""
+    # Duplicates inside one request are scored once (the last one wins); every entry gets its answer.
     unique = list({c.customerid: c for c in customers}.values())
-    outcome = score_and_decide(conn, client, campaign, [c.customerid for c in unique], [c.features for c in unique])
+    try:
+        scores = client.score([c.features for c in unique])
+    except ChurnUnavailable as exc:
+        log.warning("%d record(s) stored as pending: %s", len(unique), exc)
+        store.save_customers(conn, unique, campaign, error=str(exc))
+        return [{"customerid": c.customerid, "status": "pending", "offer": None} for c in customers]
+    decisions = {c.customerid: store.Decision(c.customerid, p, churn, version)
+                 for c, (p, churn, version) in zip(unique, scores)}
+    offers = store.save_customers(conn, unique, campaign, list(decisions.values()))
     results = []
     for customer in customers:
-        if outcome is None:
-            results.append({"customerid": customer.customerid, "status": "pending", "offer": None})
-            continue
-        decision = outcome["decisions"][customer.customerid]
-        offer = outcome["offers"].get(customer.customerid)
+        decision, offer = decisions[customer.customerid], offers.get(customer.customerid)
         results.append({
             "customerid": customer.customerid, "status": "scored",
             "churn_probability": decision.churn_probability, "churn": decision.churn,
@@ -58,9 +44,13 @@ def rescore_pending(conn: sqlite3.Connection, client: ChurnClient, campaign: str
     rows = store.claim_pending(conn, limit, lease_s)
     if not rows:
         return 0
-    outcome = score_and_decide(conn, client, campaign, [r["customerid"] for r in rows],
-                               [json.loads(r["features"]) for r in rows])
-    if outcome is None:
+    customerids = [r["customerid"] for r in rows]
+    try:
+        scores = client.score([json.loads(r["features"]) for r in rows])
+    except ChurnUnavailable as exc:
+        store.release_pending(conn, customerids, str(exc))
         return 0
+    store.record_decisions(conn, [store.Decision(cid, p, churn, version)
+                                  for cid, (p, churn, version) in zip(customerids, scores)], campaign)
     log.info("scored %d pending record(s)", len(rows))
     return len(rows)

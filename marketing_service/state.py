@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 
 from flask import current_app, g
@@ -19,6 +20,7 @@ class MarketingState:
     client: ChurnClient
     worker: BackgroundWorker
     metrics: ServiceMetrics
+    write_lock: threading.Lock
 
 
 def state() -> MarketingState:
@@ -29,7 +31,7 @@ def db() -> sqlite3.Connection:
     """One connection per request (flaskr style), closed at teardown."""
     if "db" not in g:
         config = state().config
-        g.db = connect(config.db_path, config.db_busy_timeout_ms)
+        g.db = connect(config.db_path, config.db_busy_timeout_ms, state().write_lock)
     return g.db
 
 

@@ -28,50 +28,60 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF_S, 0.5 * 2 ** attempts)
 
 
-def save_pending(conn: sqlite3.Connection, customers: Sequence[Customer], lease_s: float) -> None:
-    """Commit every accepted record before anything else is tried; a resubmission replaces the data.
-    The lease keeps the background loop off these records while the request scores them itself."""
-    stamp, claimed_until = now_iso(), time.time() + lease_s
+def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], campaign: str,
+                   decisions: Sequence[Decision] = (), error: str | None = None) -> dict[str, Any]:
+    """Store a submission in ONE transaction (one fsync): the records, and, when churn answered, their
+    decisions and offers; without decisions the records wait as pending for the background loop.
+    Nothing is committed before churn has answered or failed, so a crash mid-request leaves no half."""
+    stamp = now_iso()
     with transaction(conn):
         conn.executemany(
-            """INSERT INTO customers (customerid, name, email, features, status, claimed_until, created_at, updated_at)
-               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+            """INSERT INTO customers (customerid, name, email, features, status, next_attempt_at, last_error,
+                                      created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
                ON CONFLICT (customerid) DO UPDATE SET name = excluded.name, email = excluded.email,
-                 features = excluded.features, status = 'pending', attempts = 0, next_attempt_at = 0,
-                 claimed_until = excluded.claimed_until, updated_at = excluded.updated_at""",
-            [(c.customerid, c.name, c.email, json.dumps(c.features), claimed_until, stamp, stamp) for c in customers],
+                 features = excluded.features, status = 'pending', attempts = 0, claimed_until = 0,
+                 next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
+                 updated_at = excluded.updated_at""",
+            [(c.customerid, c.name, c.email, json.dumps(c.features), time.time(), error, stamp, stamp)
+             for c in customers],
         )
+        return _record(conn, decisions, campaign, stamp)
 
 
 def record_decisions(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: str) -> dict[str, Any]:
-    """Store each decision and, for churners, its offer in the same transaction; the UNIQUE
-    (customerid, campaign) constraint makes a second offer impossible. Returns customerid -> offer row."""
-    stamp = now_iso()
-    offers: dict[str, Any] = {}
+    """Decisions for records already stored (the background loop's path), in one transaction."""
     with transaction(conn):
-        for d in decisions:
-            row = conn.execute(
-                """UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,
-                     last_error = NULL, claimed_until = 0, updated_at = ? WHERE customerid = ?
-                   RETURNING name, email, features""",
-                (d.churn_probability, int(d.churn), d.model_version, stamp, d.customerid),
-            ).fetchone()
-            conn.execute(
-                "INSERT INTO decisions (customerid, churn_probability, churn, model_version, decided_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (d.customerid, d.churn_probability, int(d.churn), d.model_version, stamp),
-            )
-            if not d.churn:
-                continue
-            subject, body = compose_offer(row["name"], json.loads(row["features"]), d.churn_probability)
-            conn.execute(
-                """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
-                   VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
-                (d.customerid, campaign, row["email"], subject, body, stamp),
-            )
-            offers[d.customerid] = conn.execute(
-                "SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?", (d.customerid, campaign)
-            ).fetchone()
+        return _record(conn, decisions, campaign, now_iso())
+
+
+def _record(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: str, stamp: str) -> dict[str, Any]:
+    """Each decision and, for churners, its offer, inside the caller's transaction; the UNIQUE
+    (customerid, campaign) constraint makes a second offer impossible. Returns customerid -> offer row."""
+    offers: dict[str, Any] = {}
+    for d in decisions:
+        row = conn.execute(
+            """UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,
+                 last_error = NULL, claimed_until = 0, updated_at = ? WHERE customerid = ?
+               RETURNING name, email, features""",
+            (d.churn_probability, int(d.churn), d.model_version, stamp, d.customerid),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO decisions (customerid, churn_probability, churn, model_version, decided_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (d.customerid, d.churn_probability, int(d.churn), d.model_version, stamp),
+        )
+        if not d.churn:
+            continue
+        subject, body = compose_offer(row["name"], json.loads(row["features"]), d.churn_probability)
+        conn.execute(
+            """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
+               VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
+            (d.customerid, campaign, row["email"], subject, body, stamp),
+        )
+        offers[d.customerid] = conn.execute(
+            "SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?", (d.customerid, campaign)
+        ).fetchone()
     return offers
 
 

@@ -30,7 +30,7 @@ def submit_form():
         customer = parse_customer(values)
     except InvalidCustomer as exc:
         return render_form(values, exc.errors, 422)
-    results = submit(db(), state().client, state().config.campaign, [customer], state().config.submit_lease_s)
+    results = submit(db(), state().client, state().config.campaign, [customer])
     if results[0]["offer"]:
         state().worker.kick()
     return redirect(url_for("web.customer", customerid=customer.customerid), code=303)

@@ -46,8 +46,10 @@ def parse_args() -> argparse.Namespace:
 def serving(model_path: Path, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
     env = {"MODEL_PATH": str(model_path)}
     body = json.dumps(CUSTOMER)
-    servers = {name: Gunicorn("churn_service", env, workers=2, app=app).start() for name, app in TARGETS.items()}
+    servers = {name: Gunicorn("churn_service", env, workers=2, app=app) for name, app in TARGETS.items()}
     try:
+        for server in servers.values():
+            server.start()
         for server in servers.values():  # every worker booted and warm before anything is timed
             wrk.run(f"{server.url}/predict", 8, 2, body=body)
         results: dict[str, dict[str, Any]] = {name: {} for name in TARGETS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from churn_service.features import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
-from http_common.openapi import with_server_limits
+from http_common.openapi import ERROR_SCHEMA, with_server_limits
 
 JSON = "application/json"
 
@@ -74,12 +74,7 @@ def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
                           "items": {"$ref": "#/components/schemas/Customer"}}}},
         "BatchPredictions": {"type": "object", "required": ["predictions", "model_version"], "properties": {
             "predictions": {"type": "array", "items": prediction}, "model_version": {"type": "string"}}},
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["code", "message", "details"], "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object", "required": ["field", "message"],
-                            "properties": {"field": {"type": "string"}, "index": {"type": "integer"},
-                                           "message": {"type": "string"}}}}}}}},
+        "Error": ERROR_SCHEMA,
         "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     }
     any_json = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from http_common.openapi import with_server_limits
+from http_common.openapi import ERROR_SCHEMA, with_server_limits
 from marketing_service.records import CUSTOMER_ID_MAX, EMAIL_MAX, NAME_MAX, feature_schema
 
 JSON = "application/json"
@@ -51,12 +51,7 @@ def openapi_document(max_customers: int) -> dict[str, Any]:
         "Customer": customer_schema(),
         "Submission": {"oneOf": [_ref("Customer"), {"type": "object", "required": ["customers"], "properties": {
             "customers": {"type": "array", "minItems": 1, "maxItems": max_customers, "items": _ref("Customer")}}}]},
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["code", "message", "details"], "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object", "required": ["field", "message"],
-                            "properties": {"field": {"type": "string"}, "index": {"type": "integer"},
-                                           "message": {"type": "string"}}}}}}}},
+        "Error": ERROR_SCHEMA,
     }
     return with_server_limits({
         "openapi": "3.0.3",

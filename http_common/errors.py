@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from flask import Flask, Request, Response, current_app, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 MAX_DETAILS = 100
@@ -29,14 +30,23 @@ def _code_for(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("-", "_")
 
 
-def register_error_handlers(app: Flask) -> None:
+HtmlErrorPage = Callable[[HTTPException], "Response | None"]
+
+
+def register_error_handlers(app: Flask, html_page: HtmlErrorPage | None = None) -> None:
+    """JSON errors everywhere; `html_page` may answer instead (a page for a person), or return None."""
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
+    def page_for(exc: HTTPException) -> Response | None:
+        return html_page(exc) if html_page is not None else None
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        response = error_response(exc.code or 500, _code_for(exc), exc.description or exc.name)
+        response = page_for(exc)
+        if response is None:
+            response = error_response(exc.code or 500, _code_for(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -44,7 +54,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        page = page_for(InternalServerError())
+        return page if page is not None else error_response(500, "internal_error", "internal error; it has been logged")
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -8,6 +8,7 @@ from functools import partial
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import ServiceUnavailable
 
 from http_common.errors import error_response, register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
@@ -15,6 +16,7 @@ from marketing_service.api import api
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import connect, init_db
+from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.state import MarketingState, close_db
 from marketing_service.web import web
@@ -38,7 +40,10 @@ def storage_busy(exc: sqlite3.OperationalError) -> Response:
     if "locked" not in str(exc) and "busy" not in str(exc):
         logging.getLogger(__name__).exception("database error")
         return error_response(500, "internal_error", "internal error; it has been logged")
-    response = error_response(503, "storage_busy", "the database is busy; nothing was saved, please retry")
+    message = "the database is busy; nothing was saved, please retry"
+    response = error_page(ServiceUnavailable(message))
+    if response is None:
+        response = error_response(503, "storage_busy", message)
     response.headers["Retry-After"] = "1"
     return response
 
@@ -65,7 +70,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.extensions["marketing"] = MarketingState(config, client, worker, metrics, write_lock)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
-    register_error_handlers(app)
+    register_error_handlers(app, html_page=error_page)
     app.register_error_handler(sqlite3.OperationalError, storage_busy)
     instrument(app, metrics)
     app.after_request(security_headers)

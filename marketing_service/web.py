@@ -13,9 +13,14 @@ web = Blueprint("web", __name__)
 PAGE_SIZE = 100
 
 
-def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200):
+def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200, notice: str | None = None):
+    """The form, with what the marketer typed kept, per-field errors and an optional banner."""
     return render_template("form.html", contact=contact_fields(), features=feature_fields(),
-                           values=values, errors=errors), status
+                           values=values, errors=errors, notice=notice), status
+
+
+def submitted_values() -> dict[str, str]:
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
 
 
 @web.get("/")
@@ -25,7 +30,7 @@ def form():
 
 @web.post("/")
 def submit_form():
-    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    values = submitted_values()
     try:
         customer = parse_customer(values)
     except InvalidCustomer as exc:
@@ -40,7 +45,7 @@ def submit_form():
 def customer(customerid: str):
     found = store.get_customer(db(), customerid)
     if found is None:
-        abort(404)
+        abort(404, description=f"No customer with ID {customerid!r} is stored. Check the ID, or score them first.")
     offer = store.offer_for(db(), customerid, state().config.campaign)
     return render_template("result.html", customer=found, offer=offer)
 
@@ -59,5 +64,5 @@ def offers():
 def offer(offer_id: int):
     found = store.get_offer(db(), offer_id)
     if found is None:
-        abort(404)
+        abort(404, description=f"There is no offer #{offer_id}.")
     return render_template("offer.html", offer=found)

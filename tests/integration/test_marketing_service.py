@@ -146,7 +146,29 @@ def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
     too_big = requests.post(f"{marketing.url}/api/customers", data=b"[" + b"1," * 1_500_000 + b"1]", timeout=10,
                             headers={"Content-Type": "application/json"})
     assert too_big.status_code == 413
-    assert requests.get(f"{marketing.url}/nope", timeout=5).status_code == 404
+    not_found = requests.get(f"{marketing.url}/nope", timeout=5)
+    assert not_found.status_code == 404 and not_found.json()["error"]["code"] == "not_found"
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing: Marketing) -> None:
+    page = requests.get(f"{marketing.url}/offers/999", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "Page not found" in page.text and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    wrong_method = requests.delete(f"{marketing.url}/customers", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
+    assert wrong_method.headers["Content-Type"].startswith("text/html")
+    for path in ("/api/offers/999", "/api/nope"):
+        api = requests.get(marketing.url + path, headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+        assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    health = requests.post(f"{marketing.url}/healthz", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+    assert health.status_code == 405 and health.json()["error"]["code"] == "method_not_allowed"
+    no_token = requests.post(f"{marketing.url}/", data={"customerid": "HTML-1"}, timeout=5,
+                             headers={"Accept": BROWSER_ACCEPT})
+    assert no_token.status_code == 400 and 'value="HTML-1"' in no_token.text
+    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
 
 
 def test_marketing_openapi_document_is_valid(marketing: Marketing) -> None:

@@ -64,13 +64,25 @@ def parse(output: str) -> WrkResult:
     return WrkResult(float(rps.group(1)) if rps else 0.0, _latency(output, "50"), _latency(output, "99"), errors)
 
 
-def run(url: str, connections: int, seconds: float, body: str | None = None, unique_template: str | None = None) -> WrkResult:
-    """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`."""
+# wrk calls delay() before each request of a connection: a steady, bounded load instead of "as fast as it goes".
+PAUSE_SCRIPT = """
+function delay()
+  return {pause_ms}
+end
+"""
+
+
+def run(url: str, connections: int, seconds: float, body: str | None = None, unique_template: str | None = None,
+        pause_ms: int = 0) -> WrkResult:
+    """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`; with
+    `pause_ms`, each connection waits that long between its requests."""
     if unique_template is not None:
         script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template),
                                                run_id=_lua_string(uuid.uuid4().hex[:8]))
     else:
         script = POST_SCRIPT.format(body=_lua_string(body or "{}"))
+    if pause_ms:
+        script += PAUSE_SCRIPT.format(pause_ms=int(pause_ms))
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from functools import partial
 
 from flask import Flask, Response
@@ -15,7 +14,7 @@ from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
-from marketing_service.db import connect, init_db
+from marketing_service.db import WriteQueue, connect, init_db
 from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.state import MarketingState, close_db
@@ -63,11 +62,11 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.json.sort_keys = False
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
-    write_lock = threading.Lock()
-    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms, write_lock), client, mailer,
+    write_queue = WriteQueue(config.db_path)
+    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
                               config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
     metrics = ServiceMetrics()
-    app.extensions["marketing"] = MarketingState(config, client, worker, metrics, write_lock)
+    app.extensions["marketing"] = MarketingState(config, client, worker, metrics, write_queue)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     register_error_handlers(app, html_page=error_page)

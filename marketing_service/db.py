@@ -5,11 +5,13 @@ read-then-upgrade; busy_timeout makes a locked database a wait, not an error.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 BUSY_LOCK_WAIT_S = 30.0
@@ -65,17 +67,57 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+class WriteQueue:
+    """Where this service's writers, in every thread of every worker process, wait their turn.
+
+    SQLite makes a writer that finds the database locked sleep in growing steps (up to 100 ms) and try
+    again, while the process holding the lock hands it straight to its own next thread: under load one
+    worker starved the other for seconds (and its page views queued behind its stuck threads). So threads
+    of one process queue on a thread lock, and each process's one waiter blocks in flock(2) on a file
+    beside the database: the kernel wakes it the moment the holder lets go, and frees the lock if the
+    holder dies. Anything else writing the file (a sqlite3 shell) still meets SQLite's own busy timeout.
+    """
+
+    def __init__(self, db_path: Path):
+        self.path = db_path.with_name(db_path.name + ".writers")
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _lock_file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own open file
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
+        return self._fd
+
+    @contextmanager
+    def turn(self, timeout_s: float) -> Iterator[None]:
+        """Hold the queue; raises "database is locked" if this process's other writers take too long.
+        Between processes the wait needs no limit of its own: a holder keeps its turn for one
+        transaction, which SQLite's busy timeout bounds, and a dead holder's lock goes with it."""
+        if not self._threads.acquire(timeout=timeout_s):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        try:
+            fd = self._lock_file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 class Connection(sqlite3.Connection):
-    """A connection that knows the lock this process's writers queue on (see `transaction`)."""
+    """A connection that knows the queue its writers wait in (see `transaction`)."""
 
-    write_lock: threading.Lock
+    write_queue: WriteQueue | None
 
 
-def connect(path: Path, busy_timeout_ms: int = 15_000, write_lock: threading.Lock | None = None) -> Connection:
+def connect(path: Path, busy_timeout_ms: int = 15_000, write_queue: WriteQueue | None = None) -> Connection:
     """A connection that waits up to busy_timeout_ms for a lock held elsewhere before it gives up."""
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False,
                            factory=Connection)
-    conn.write_lock = write_lock or threading.Lock()
+    conn.write_queue = write_queue
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -99,15 +141,9 @@ def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
-
-    Writers of one process first queue on a Python lock: SQLite's own busy handler waits by sleeping in
-    growing steps (up to 100 ms), which turned lock contention between threads into a long latency tail.
-    Between processes SQLite's locking still decides."""
-    lock = getattr(conn, "write_lock", None)
-    if lock is not None and not lock.acquire(timeout=BUSY_LOCK_WAIT_S):
-        raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-    try:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; in the connection's write queue, if it has one."""
+    queue = getattr(conn, "write_queue", None)
+    with queue.turn(BUSY_LOCK_WAIT_S) if queue is not None else nullcontext():
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -115,6 +151,3 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    finally:
-        if lock is not None:
-            lock.release()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import dataclass
 
 from flask import current_app, g
@@ -10,7 +9,7 @@ from flask import current_app, g
 from http_common.metrics import ServiceMetrics
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
-from marketing_service.db import connect
+from marketing_service.db import WriteQueue, connect
 from marketing_service.worker import BackgroundWorker
 
 
@@ -20,7 +19,7 @@ class MarketingState:
     client: ChurnClient
     worker: BackgroundWorker
     metrics: ServiceMetrics
-    write_lock: threading.Lock
+    write_queue: WriteQueue
 
 
 def state() -> MarketingState:
@@ -31,7 +30,7 @@ def db() -> sqlite3.Connection:
     """One connection per request (flaskr style), closed at teardown."""
     if "db" not in g:
         config = state().config
-        g.db = connect(config.db_path, config.db_busy_timeout_ms, state().write_lock)
+        g.db = connect(config.db_path, config.db_busy_timeout_ms, state().write_queue)
     return g.db
 
 

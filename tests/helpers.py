@@ -92,7 +92,10 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:  # the server's own account of a failed test, shown in pytest's report
+            tail = "\n".join(self.output().splitlines()[-60:])
+            sys.stderr.write(f"--- last lines of the {self.service} log ({self.url}) ---\n{tail}\n")
         self.stop()
 
 

@@ -11,10 +11,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-
-BUSY_LOCK_WAIT_S = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -93,7 +91,8 @@ class WriteQueue:
     def turn(self, timeout_s: float) -> Iterator[None]:
         """Hold the queue; raises "database is locked" if this process's other writers take too long.
         Between processes the wait needs no limit of its own: a holder keeps its turn for one
-        transaction, which SQLite's busy timeout bounds, and a dead holder's lock goes with it."""
+        transaction, which its remaining busy timeout bounds (see `transaction`), and a dead holder's
+        lock goes with it."""
         if not self._threads.acquire(timeout=timeout_s):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
         try:
@@ -108,16 +107,17 @@ class WriteQueue:
 
 
 class Connection(sqlite3.Connection):
-    """A connection that knows the queue its writers wait in (see `transaction`)."""
+    """A connection that knows the queue its writers wait in and its busy timeout (see `transaction`)."""
 
     write_queue: WriteQueue | None
+    busy_timeout_ms: int
 
 
 def connect(path: Path, busy_timeout_ms: int = 15_000, write_queue: WriteQueue | None = None) -> Connection:
     """A connection that waits up to busy_timeout_ms for a lock held elsewhere before it gives up."""
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False,
                            factory=Connection)
-    conn.write_queue = write_queue
+    conn.write_queue, conn.busy_timeout_ms = write_queue, int(busy_timeout_ms)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -141,13 +141,32 @@ def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; in the connection's write queue, if it has one."""
-    queue = getattr(conn, "write_queue", None)
-    with queue.turn(BUSY_LOCK_WAIT_S) if queue is not None else nullcontext():
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    A connection with a write queue first waits its turn there, and that wait comes off SQLite's busy
+    timeout: however many writers are ahead, a write gives up (503) within DB_BUSY_TIMEOUT_MS."""
+    queue: WriteQueue | None = getattr(conn, "write_queue", None)
+    if queue is None:
+        with _immediate(conn):
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return
+    budget_ms = conn.busy_timeout_ms
+    deadline = time.monotonic() + budget_ms / 1000
+    with queue.turn(budget_ms / 1000):
+        conn.execute(f"PRAGMA busy_timeout = {max(0, int((deadline - time.monotonic()) * 1000))}")
+        try:
+            with _immediate(conn):
+                yield conn
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {budget_ms}")
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -31,22 +31,33 @@ def _code_for(exc: HTTPException) -> str:
 
 
 HtmlErrorPage = Callable[[HTTPException], "Response | None"]
+HTML_PAGE_KEY = "http_common.html_error_page"
+
+
+def error_or_page(exc: HTTPException, code: str, message: str) -> Response:
+    """The app's page for `exc` when it has one for this request (a person's browser), else the JSON error."""
+    html_page: HtmlErrorPage | None = current_app.extensions.get(HTML_PAGE_KEY)
+    page = html_page(exc) if html_page is not None else None
+    return page if page is not None else error_response(exc.code or 500, code, message)
+
+
+def internal_error() -> Response:
+    """The answer to a failure of ours; the caller logs it."""
+    return error_or_page(InternalServerError(), "internal_error", "internal error; it has been logged")
 
 
 def register_error_handlers(app: Flask, html_page: HtmlErrorPage | None = None) -> None:
     """JSON errors everywhere; `html_page` may answer instead (a page for a person), or return None."""
+    if html_page is not None:
+        app.extensions[HTML_PAGE_KEY] = html_page
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
-    def page_for(exc: HTTPException) -> Response | None:
-        return html_page(exc) if html_page is not None else None
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        response = page_for(exc)
-        if response is None:
-            response = error_response(exc.code or 500, _code_for(exc), exc.description or exc.name)
+        response = error_or_page(exc, _code_for(exc), exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -54,8 +65,7 @@ def register_error_handlers(app: Flask, html_page: HtmlErrorPage | None = None) 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        page = page_for(InternalServerError())
-        return page if page is not None else error_response(500, "internal_error", "internal error; it has been logged")
+        return internal_error()
 
 
 def json_response(body: Any, status: int = 200) -> Response:

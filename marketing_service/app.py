@@ -9,7 +9,7 @@ from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import ServiceUnavailable
 
-from http_common.errors import error_response, register_error_handlers
+from http_common.errors import error_or_page, internal_error, register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
 from marketing_service.churn_client import ChurnClient
@@ -38,11 +38,9 @@ def storage_busy(exc: sqlite3.OperationalError) -> Response:
     since every write is one transaction. Other operational errors stay 500s (and are logged)."""
     if "locked" not in str(exc) and "busy" not in str(exc):
         logging.getLogger(__name__).exception("database error")
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        return internal_error()
     message = "the database is busy; nothing was saved, please retry"
-    response = error_page(ServiceUnavailable(message))
-    if response is None:
-        response = error_response(503, "storage_busy", message)
+    response = error_or_page(ServiceUnavailable(message), "storage_busy", message)
     response.headers["Retry-After"] = "1"
     return response
 

@@ -3,9 +3,22 @@
 # container registry. Debian bookworm (debootstrap, from this host's own apt mirror) with python3 and pip,
 # carrying this host's CA bundle and pip index settings so pip inside `docker build` reaches the same index.
 # Does nothing when the image already exists (FORCE=1 rebuilds).
+#
+# LAYOUT=debian (default): Debian's own Python (/usr/bin/python3, packages in dist-packages), tagged
+#   python:3.11-slim: the stand-in the Dockerfiles build on offline.
+# LAYOUT=official: the layout of the real python:3.11-slim, for testing the Dockerfiles against it offline:
+#   this host's CPython 3.11 copied under /usr/local (binary, libpython, stdlib; site-packages emptied and
+#   pip reinstalled by ensurepip), found by ldconfig, tagged churn-system/python-official-layout:3.11-slim.
 set -euo pipefail
 
-TAG="${BASE_IMAGE:-python:3.11-slim}"
+LAYOUT="${LAYOUT:-debian}"
+case "$LAYOUT" in
+  debian) TAG="${BASE_IMAGE:-python:3.11-slim}"; packages=python3,python3-pip,python3-venv,ca-certificates ;;
+  # What CPython's extension modules link against, as the official image installs them.
+  official) TAG="${BASE_IMAGE:-churn-system/python-official-layout:3.11-slim}"
+    packages=ca-certificates,libssl3,libsqlite3-0,libffi8,libbz2-1.0,liblzma5,zlib1g,libreadline8,libncursesw6,libuuid1,libgdbm6,libexpat1,libtirpc3 ;;
+  *) echo "error: LAYOUT must be debian or official, got '$LAYOUT'" >&2; exit 2 ;;
+esac
 SUITE="${SUITE:-bookworm}"
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
@@ -32,15 +45,18 @@ fi
 rootfs="$(mktemp -d /tmp/python-base-rootfs.XXXXXX)"
 trap '$sudo_cmd rm -rf "$rootfs"' EXIT
 echo "debootstrap $SUITE from $mirror (about a minute)"
-$sudo_cmd debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
+$sudo_cmd debootstrap --variant=minbase --include="$packages" \
   "$SUITE" "$rootfs" "$mirror" >/tmp/debootstrap.log 2>&1 || { tail -20 /tmp/debootstrap.log >&2; exit 1; }
+if [ "$LAYOUT" = official ]; then
+  $sudo_cmd bash "$(dirname "$0")/install-cpython-usr-local.sh" "$rootfs"
+fi
 
 # Slim it: caches, docs, man pages and locales are not needed to run Python services.
 $sudo_cmd rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
   "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* "$rootfs"/usr/share/info/*
 # Behave like the official image: pip may install into the system Python, and `python` exists.
 $sudo_cmd rm -f "$rootfs"/usr/lib/python3.*/EXTERNALLY-MANAGED
-$sudo_cmd ln -sf python3 "$rootfs/usr/bin/python"
+[ "$LAYOUT" = official ] || $sudo_cmd ln -sf python3 "$rootfs/usr/bin/python"
 # This host's CA bundle (it may carry a proxy CA Debian's lacks) so TLS to the index verifies inside.
 $sudo_cmd cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
 
@@ -62,4 +78,4 @@ trusted="${PIP_TRUSTED_HOST:-$(python3 -m pip config get global.trusted-host 2>/
 
 echo "importing $TAG"
 $sudo_cmd tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$TAG" >/dev/null
-docker image inspect "$TAG" --format "$TAG: {{.Size}} bytes, python $($sudo_cmd chroot "$rootfs" python3 --version 2>&1 | cut -d' ' -f2)"
+docker image inspect "$TAG" --format "$TAG: {{.Size}} bytes, $($sudo_cmd chroot "$rootfs" /bin/sh -c 'command -v python3; python3 --version' 2>&1 | tr '\n' ' ')"

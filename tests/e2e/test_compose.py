@@ -1,7 +1,9 @@
 """`docker compose up` for real: build, start, score through marketing, survive churn going away.
 
-Runs twice, with `docker compose` (v2) and with the older `docker-compose` (v1), wherever a Docker engine
-answers; under CI=true a missing engine or Compose fails instead of skipping.
+Runs with `docker compose` (v2) and with the older `docker-compose` (v1) on the offline Debian stand-in of
+python:3.11-slim, and with v2 on a base image with the official image's layout (CPython under /usr/local,
+site-packages), wherever a Docker engine answers; under CI=true a missing engine or Compose fails instead
+of skipping.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from tests.helpers import REPO, free_port
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 BUILD_TIMEOUT_S = 1500
+# The two layouts a base image may have (DESIGN §6): tag, and how scripts/build-base-image.sh makes it offline.
+BASE_IMAGES = {"debian": "python:3.11-slim", "official": "churn-system/python-official-layout:3.11-slim"}
+MAX_IMAGE_MB = {"churn": 450, "marketing": 200}
 
 
 def docker_available() -> bool:
@@ -66,11 +71,13 @@ def compose_v1() -> ComposeTool | None:
 
 
 class Compose:
-    def __init__(self, tool: ComposeTool, label: str) -> None:
-        self.project = f"churn-e2e-{label}-{os.getpid()}"
+    def __init__(self, tool: ComposeTool, label: str, layout: str) -> None:
+        self.project = f"churn-e2e-{label}-{layout}-{os.getpid()}"
+        self.layout = layout
         self.churn_port, self.marketing_port = free_port(), free_port()
         self.env = {**os.environ, **tool.env, "CHURN_PORT": str(self.churn_port),
-                    "MARKETING_PORT": str(self.marketing_port), "SECRET_KEY": "e2e-secret"}
+                    "MARKETING_PORT": str(self.marketing_port), "SECRET_KEY": "e2e-secret",
+                    "BASE_IMAGE": BASE_IMAGES[layout], "IMAGE_TAG": f"e2e-{layout}"}
         self.base = [*tool.command, "-p", self.project, "-f", str(REPO / "docker-compose.yml")]
         self.marketing = f"http://127.0.0.1:{self.marketing_port}"
 
@@ -106,29 +113,32 @@ def missing(what: str) -> NoReturn:
 
 
 @pytest.fixture(scope="session")
-def built_by() -> list[str]:
-    """Which Compose generations built the images in this run."""
-    return []
+def built_layouts() -> set[str]:
+    """Which base layouts the images were built on in this run."""
+    return set()
 
 
-@pytest.fixture(scope="module", params=["v2", "v1"])
+@pytest.fixture(scope="module", params=[("v2", "debian"), ("v1", "debian"), ("v2", "official")],
+                ids=["v2-debian", "v1-debian", "v2-official"])
 def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-            built_by: list[str]) -> Iterator[Compose]:
-    """The whole scenario once per Compose generation: DESIGN §6 promises the file works with both.
-    The images are built once per run, by the first generation: v2 builds with BuildKit, v1 with the
-    classic builder, so they share no cache, and a second full build would add minutes, not coverage of
-    the Compose file."""
+            built_layouts: set[str]) -> Iterator[Compose]:
+    """The whole scenario per Compose generation and base layout: DESIGN §6 promises the file works with
+    both generations, and the images build on both layouts. Each layout's images are built once per run, by
+    v2 (BuildKit where the engine has it): v1 runs on the same images, since a second full build with the
+    classic builder would add minutes, not coverage of the Compose file."""
+    generation, layout = request.param
     if not docker_available():
         missing("no Docker engine answers")
-    tool = compose_v2(tmp_path_factory.mktemp("docker-config")) if request.param == "v2" else compose_v1()
+    tool = compose_v2(tmp_path_factory.mktemp("docker-config")) if generation == "v2" else compose_v1()
     if tool is None:
-        missing(f"Compose {request.param} is not installed")
-    subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True, timeout=900)
-    stack = Compose(tool, request.param)
+        missing(f"Compose {generation} is not installed")
+    subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True, timeout=900,
+                   env={**os.environ, "LAYOUT": layout, "BASE_IMAGE": BASE_IMAGES[layout]})
+    stack = Compose(tool, generation, layout)
     try:
-        if not built_by:
+        if layout not in built_layouts:
             stack.run("build", timeout=BUILD_TIMEOUT_S)
-            built_by.append(request.param)
+            built_layouts.add(layout)
         stack.run("up", "-d", "--no-build", timeout=300)
         wait_for(lambda: requests.get(f"{stack.marketing}/readyz", timeout=3).json()["churn"] == "reachable",
                  timeout=180, what="marketing ready with churn reachable")
@@ -173,3 +183,22 @@ def test_churn_down_means_pending_then_scored_when_it_is_back(compose: Compose) 
 
     wait_for(scored, timeout=120, what="the pending record to be scored with no further request")
     wait_for(lambda: len(compose.mail_files()) == 2, timeout=30, what="the second offer email")
+
+
+def test_images_stay_within_their_size_budget_on_this_layout(compose: Compose) -> None:
+    for service, limit_mb in MAX_IMAGE_MB.items():
+        image = f"churn-system/{service}:{compose.env['IMAGE_TAG']}"
+        size = subprocess.run(["docker", "image", "inspect", image, "--format", "{{.Size}}"], capture_output=True,
+                              text=True, check=True, timeout=30).stdout.strip()
+        assert int(size) <= limit_mb * 1_000_000, f"{image} ({compose.layout} layout) is {int(size) / 1e6:.0f} MB"
+
+
+def test_services_run_the_python_of_the_base_image_with_packages_from_the_venv(compose: Compose) -> None:
+    """Neither image depends on where the base keeps its packages: the venv's python is the base's own."""
+    expected_python = "/usr/local/bin/python3" if compose.layout == "official" else "/usr/bin/python3"
+    probe = ("import os, sys, flask; print(sys.prefix, os.path.realpath(sys.executable), flask.__file__)")
+    for service in ("churn", "marketing"):
+        prefix, executable, flask_file = compose.run("exec", "-T", service, "python3", "-c", probe).stdout.split()
+        assert prefix == "/opt/venv" and flask_file.startswith("/opt/venv/lib/python3.11/site-packages/")
+        assert os.path.realpath(executable).endswith("python3.11")
+        assert compose.run("exec", "-T", service, "readlink", "-f", expected_python).stdout.strip() == executable

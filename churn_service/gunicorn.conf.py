@@ -4,11 +4,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from http_common import gunicorn_hooks  # noqa: E402
+from http_common.gunicorn_base import *  # noqa: E402,F403 - fixed limits and hooks both services share
+from http_common.gunicorn_base import make_metrics_dir, remove_metrics_dir, server_settings  # noqa: E402
 
-globals().update(gunicorn_hooks.base_settings("churn", port=9696, threads=1))  # scoring is CPU-bound: one thread per process
-metrics_dir = gunicorn_hooks.prepare_metrics_dir("churn")
-child_exit = gunicorn_hooks.child_exit
+settings = server_settings(port=9696, threads=1)
+proc_name = "churn"
+bind = settings.bind
+workers = settings.workers
+threads = settings.threads  # scoring is CPU-bound: one thread per process
+accesslog = settings.accesslog
+loglevel = settings.loglevel
+metrics_dir = make_metrics_dir("churn")
 
 
 def on_starting(server):
@@ -24,4 +30,4 @@ def on_starting(server):
 
 
 def on_exit(server):
-    gunicorn_hooks.remove_metrics_dir(metrics_dir)
+    remove_metrics_dir(metrics_dir)

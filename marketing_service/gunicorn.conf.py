@@ -4,11 +4,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from http_common import gunicorn_hooks  # noqa: E402
+from http_common.gunicorn_base import *  # noqa: E402,F403 - fixed limits and hooks both services share
+from http_common.gunicorn_base import make_metrics_dir, remove_metrics_dir, server_settings  # noqa: E402
 
-globals().update(gunicorn_hooks.base_settings("marketing", port=8000, threads=4))  # requests wait on churn and SQLite, not CPU
-metrics_dir = gunicorn_hooks.prepare_metrics_dir("marketing")
-child_exit = gunicorn_hooks.child_exit
+settings = server_settings(port=8000, threads=4)
+proc_name = "marketing"
+bind = settings.bind
+workers = settings.workers
+threads = settings.threads  # requests wait on churn and SQLite, not CPU
+accesslog = settings.accesslog
+loglevel = settings.loglevel
+metrics_dir = make_metrics_dir("marketing")
 
 
 def on_starting(server):
@@ -23,4 +29,4 @@ def on_starting(server):
 
 
 def on_exit(server):
-    gunicorn_hooks.remove_metrics_dir(metrics_dir)
+    remove_metrics_dir(metrics_dir)

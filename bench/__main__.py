@@ -14,9 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, machine, report, wrk
+from bench import inprocess, machine, report
 from churn_service.features import parse_record
-from tests.helpers import DATA, REPO, Gunicorn, run_train
+from harness import DATA, REPO, wrk
+from harness.servers import Gunicorn, run_train
 
 log = logging.getLogger("bench")
 RESULTS = REPO / "bench" / "results"

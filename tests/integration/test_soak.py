@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from bench import wrk
+from harness import wrk
 from tests.helpers import Gunicorn, rss_kib, worker_pids
 from tests.integration.conftest import Marketing
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER

@@ -28,6 +28,8 @@ BUILD_TIMEOUT_S = 1500
 BASE_IMAGES = {"debian": "python:3.11-slim", "official": "churn-system/python-official-layout:3.11-slim"}
 MAX_IMAGE_MB = {"churn": 450, "marketing": 200}
 
+pytestmark = [pytest.mark.compose, pytest.mark.slow]
+
 
 def docker_available() -> bool:
     if shutil.which("docker") is None:

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from harness import wrk
@@ -25,6 +26,8 @@ WARM_UP_SECONDS = 10
 MAX_GROWTH_KIB = 16 * 1024
 # Pauses between one connection's requests: about 1,200 /predict and 90 submissions a second in all.
 CHURN_PAUSE_MS, MARKETING_PAUSE_MS = 2, 25
+
+pytestmark = [pytest.mark.soak, pytest.mark.slow]
 
 
 def workers_rss(server: Gunicorn) -> dict[int, int]:

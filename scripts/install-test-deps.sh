@@ -18,4 +18,4 @@ fi
 
 python3 -m pipenv --version >/dev/null 2>&1 || python3 -m pip install --quiet --user pipenv
 export PIPENV_VENV_IN_PROJECT=1
-python3 -m pipenv sync --categories "packages churn train marketing dev-packages policy"
+python3 -m pipenv sync --categories "packages churn train marketing dev-packages policy spark"

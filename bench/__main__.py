@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import inprocess, machine, report
-from churn_service.features import parse_record
+from feature_contract import parse_record
 from harness import DATA, REPO, wrk
 from harness.servers import Gunicorn, run_train
 

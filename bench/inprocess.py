@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from churn_service.artifact import load_artifact
-from churn_service.features import model_features, parse_record
 from churn_service.scoring import CompiledLogistic
+from feature_contract import model_features, parse_record
 
 
 def _best_us_per_record(fn: Callable[[], Any], records_per_call: int, min_time: float = 0.3, repeats: int = 5) -> float:

@@ -6,9 +6,9 @@ from typing import Any
 import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
-from churn_service.features import InvalidRecord, parse_record
 from churn_service.observe import record_predictions
 from churn_service.state import ChurnState
+from feature_contract import InvalidRecord, parse_record
 from http_common.errors import ApiError, json_response, read_json
 
 api = Blueprint("churn", __name__)

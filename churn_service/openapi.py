@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from churn_service.features import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
+from feature_contract import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
 
 JSON = "application/json"

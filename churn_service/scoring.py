@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from churn_service.features import FEATURES
+from feature_contract import FEATURES
 
 
 class Scorer(Protocol):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from marketing_service.records import feature_schema
+from feature_contract import schema as feature_schema
 
 LABELS = {
     "customerid": "Customer ID", "name": "Name", "email": "Email",

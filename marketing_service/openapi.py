@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from feature_contract import CUSTOMER_ID_MAX
+from feature_contract import schema as feature_schema
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
-from marketing_service.records import CUSTOMER_ID_MAX, EMAIL_MAX, NAME_MAX, feature_schema
+from marketing_service.records import EMAIL_MAX, NAME_MAX
 
 JSON = "application/json"
 

@@ -1,31 +1,23 @@
 """Validate the customer records marketing accepts (DESIGN §2 and §5).
 
-Marketing is deployed without churn_service, so it checks features against `feature_schema.json`, the
-schema churn publishes in `GET /model` (a test keeps the two equal). Bad records are refused before
-anything is stored; good ones are normalised so churn sees exactly what training saw.
+The features are checked by the shared feature contract, exactly as churn and training check them;
+marketing adds only its contact fields. Bad records are refused before anything is stored; good ones are
+normalised so churn sees exactly what training saw.
 """
 from __future__ import annotations
 
-import json
-import math
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).with_name("feature_schema.json")
-CUSTOMER_ID_MAX, NAME_MAX, EMAIL_MAX = 64, 100, 254
+from feature_contract import CUSTOMER_ID_MAX, InvalidRecord, model_features, parse_record_in_full
+
+NAME_MAX, EMAIL_MAX = 100, 254
 # Deliberately plain: one @, no spaces, quotes, angle brackets or control characters (no header injection).
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")  # noqa: E501
-BINARY_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
-
-
-@lru_cache(maxsize=1)
-def feature_schema() -> dict[str, dict[str, Any]]:
-    return json.loads(SCHEMA_PATH.read_text())
+CONTACT_FIELDS = ("customerid", "name", "email")
 
 
 @dataclass(frozen=True)
@@ -40,10 +32,6 @@ class InvalidCustomer(ValueError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
-
-
-def normalise_value(value: str) -> str:
-    return value.strip().lower().replace(" ", "_")
 
 
 def _has_control_chars(text: str) -> bool:
@@ -72,36 +60,6 @@ def _email(value: Any) -> str:
     return email
 
 
-def _feature(field: str, spec: dict[str, Any], value: Any) -> Any:
-    kind = spec["type"]
-    if kind == "category":
-        if not isinstance(value, str) or normalise_value(value) not in spec["allowed"]:
-            raise ValueError(f"must be one of: {', '.join(spec['allowed'])}")
-        return normalise_value(value)
-    if kind == "binary":
-        if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
-            return int(value)
-        if isinstance(value, str) and normalise_value(value) in BINARY_SPELLINGS:
-            return BINARY_SPELLINGS[normalise_value(value)]
-        raise ValueError("must be 0 or 1")
-    if isinstance(value, str):
-        if field == "totalcharges" and not value.strip():
-            return 0.0  # blank for brand-new customers in the Telco data; training reads it as 0
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    if not spec["minimum"] <= value <= spec["maximum"]:
-        raise ValueError(f"must be between {spec['minimum']:g} and {spec['maximum']:g}")
-    if kind == "integer":
-        if value != int(value):
-            raise ValueError("must be a whole number")
-        return int(value)
-    return float(value)
-
-
 def parse_customer(raw: Any) -> Customer:
     """One flat customer object -> Customer, or InvalidCustomer naming every bad field."""
     if not isinstance(raw, Mapping):
@@ -119,16 +77,12 @@ def parse_customer(raw: Any) -> Customer:
             values[field] = check(by_key.get(field))
         except ValueError as exc:
             errors[field] = str(exc)
+    # The contract judges the features; the contact fields above are marketing's own (stricter) checks.
     features: dict[str, Any] = {}
-    for field, spec in feature_schema().items():
-        value = by_key.get(field)
-        if value is None or (isinstance(value, str) and not value.strip() and field != "totalcharges"):
-            errors[field] = "is required"
-            continue
-        try:
-            features[field] = _feature(field, spec, value)
-        except ValueError as exc:
-            errors[field] = str(exc)
+    try:
+        features = model_features(parse_record_in_full({k: v for k, v in by_key.items() if k not in CONTACT_FIELDS}))
+    except InvalidRecord as exc:
+        errors.update((e.field, e.message) for e in exc.errors)
     if errors:
         raise InvalidCustomer(errors)
     return Customer(values["customerid"], values["email"], values["name"], features)

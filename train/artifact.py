@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import sklearn
 
-from churn_service.features import BINARY, CATEGORICAL, NUMERIC, schema
+from feature_contract import BINARY, CATEGORICAL, NUMERIC, schema
 from train.data import Dataset
 from train.pipeline import TrainResult
 

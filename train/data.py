@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_service.features import FEATURES, InvalidRecord, model_features, parse_record
+from feature_contract import FEATURES, InvalidRecord, model_features, parse_record
 
 TARGET = "churn"
 

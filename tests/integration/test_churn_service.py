@@ -10,7 +10,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from churn_service.features import model_features, parse_record
+from feature_contract import model_features, parse_record
 from tests.helpers import DATA, Gunicorn
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER, ZOOMCAMP_CUSTOMER
 

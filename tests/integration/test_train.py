@@ -10,7 +10,7 @@ import pytest
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from churn_service.features import FEATURES, parse_record
+from feature_contract import FEATURES, parse_record
 from tests.helpers import DATA, run_train
 from tests.samples import ZOOMCAMP_CUSTOMER
 

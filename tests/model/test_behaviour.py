@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from churn_service.artifact import load_artifact
-from churn_service.features import parse_record
 from churn_service.scoring import Scorer, build_scorer
+from feature_contract import parse_record
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER, ZOOMCAMP_CUSTOMER
 
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from churn_service.features import FEATURES, InvalidRecord, parse_record
+from feature_contract import FEATURES, InvalidRecord, parse_record
 
 CSV_ROW = {
     "customerID": "7590-VHVEG", "gender": "Female", "SeniorCitizen": "0", "Partner": "Yes",

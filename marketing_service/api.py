@@ -10,7 +10,7 @@ from marketing_service import store
 from marketing_service.intake import submit
 from marketing_service.openapi import openapi_document
 from marketing_service.records import Customer, InvalidCustomer, parse_customer
-from marketing_service.state import db, state
+from marketing_service.state import request_db, state
 
 api = Blueprint("api", __name__)
 MAX_CUSTOMERS = 1000
@@ -41,16 +41,17 @@ def parse_submission(body: Any) -> list[Customer]:
 @api.post("/api/customers")
 def create_customers():
     customers = parse_submission(read_json(request))
-    results = submit(db(), state().client, state().config.campaign, customers)
+    results = submit(request_db(), state().client, state().config.campaign, customers)
     if any(r["offer"] for r in results):
-        state().worker.kick()
+        state().background.kick()
     pending = any(r["status"] == "pending" for r in results)
     return jsonify({"customers": results}), 202 if pending else 200
 
 
 def limit_arg() -> int:
     raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    # isdigit() alone accepts "²" and other digits int() refuses; only ASCII digits are a limit.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ApiError(422, "invalid_limit", "limit must be a whole number from 1 to 1000",
                        [{"field": "limit", "message": "must be a whole number from 1 to 1000"}])
     return int(raw)
@@ -58,12 +59,12 @@ def limit_arg() -> int:
 
 @api.get("/api/customers")
 def list_customers():
-    return jsonify({"customers": store.recent_customers(db(), limit_arg())})
+    return jsonify({"customers": store.recent_customers(request_db(), limit_arg())})
 
 
 @api.get("/api/offers")
 def list_offers():
-    return jsonify({"offers": store.recent_offers(db(), limit_arg())})
+    return jsonify({"offers": store.recent_offers(request_db(), limit_arg())})
 
 
 @api.get("/healthz")
@@ -74,11 +75,14 @@ def healthz():
 @api.get("/readyz")
 def readyz():
     try:
-        db().execute("SELECT 1 FROM customers LIMIT 1").fetchall()
+        request_db().execute("SELECT 1 FROM customers LIMIT 1").fetchall()
     except Exception as exc:  # any database failure means not ready; say which
         raise ApiError(503, "not_ready", f"database unavailable: {type(exc).__name__}") from None
+    background = state().background.status
+    if background == "dead":
+        raise ApiError(503, "not_ready", "the background loop stopped; pending records and offers are not processed")
     churn = "reachable" if state().client.reachable() else "unreachable"
-    return jsonify({"status": "ready", "database": "ok", "churn": churn})
+    return jsonify({"status": "ready", "database": "ok", "churn": churn, "background": background})
 
 
 @api.get("/openapi.json")

@@ -12,6 +12,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from http_common.errors import error_or_page, internal_error, register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
+from marketing_service.background import BackgroundLoop
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import WriteQueue, connect, init_db
@@ -19,7 +20,6 @@ from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.state import MarketingState, close_db
 from marketing_service.web import web
-from marketing_service.worker import BackgroundWorker
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
@@ -33,10 +33,13 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+BUSY_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED")  # and their extended codes, e.g. SQLITE_BUSY_SNAPSHOT
+
+
 def storage_busy(exc: sqlite3.OperationalError) -> Response:
     """A database locked past the busy timeout is a clear, retryable 503; nothing was half-written,
     since every write is one transaction. Other operational errors stay 500s (and are logged)."""
-    if "locked" not in str(exc) and "busy" not in str(exc):
+    if not (getattr(exc, "sqlite_errorname", None) or "").startswith(BUSY_ERRORS):
         logging.getLogger(__name__).exception("database error")
         return internal_error()
     message = "the database is busy; nothing was saved, please retry"
@@ -55,16 +58,17 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
         MAX_CONTENT_LENGTH=int(config.max_body_mb * 1024 * 1024),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.session_cookie_secure,
         WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch still submits
     )
     app.json.sort_keys = False
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
     write_queue = WriteQueue(config.db_path)
-    worker = BackgroundWorker(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
-                              config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
+    background = BackgroundLoop(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
+                                config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
     metrics = ServiceMetrics()
-    app.extensions["marketing"] = MarketingState(config, client, worker, metrics, write_queue)
+    app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     register_error_handlers(app, html_page=error_page)
@@ -75,7 +79,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.register_blueprint(web)
     app.register_blueprint(api)
     if config.background:
-        worker.start()
+        background.start()
     logging.getLogger(__name__).info("marketing ready: churn at %s, %s mailer, db %s",
                                      config.churn_url, config.mailer, config.db_path)
     return app

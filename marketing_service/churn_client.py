@@ -1,8 +1,11 @@
-"""Talk to the churn service: one pooled session, bounded timeouts, a few retries with backoff."""
+"""Talk to the churn service: one pooled session, bounded timeouts, a few retries with backoff, and an
+answer checked before anyone trusts it."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -14,7 +17,26 @@ BATCH_CHUNK = 1000
 
 
 class ChurnUnavailable(Exception):
-    """Churn could not score now (down, slow, or answering 5xx); the records stay pending."""
+    """Churn could not score now (down, slow, 5xx, or an answer we cannot use); the records stay pending."""
+
+
+class ChurnRejected(Exception):
+    """Churn refused records (a 4xx): retrying will not help. `reasons` maps a record's index in the call
+    (None: every record) to churn's words."""
+
+    def __init__(self, status: int, reasons: dict[int | None, str]):
+        super().__init__(f"churn refused with {status}: {reasons}")
+        self.reasons = reasons
+
+    def reason_for(self, index: int) -> str | None:
+        return self.reasons.get(index, self.reasons.get(None))
+
+
+@dataclass(frozen=True)
+class Score:
+    churn_probability: float
+    churn: bool
+    model_version: str
 
 
 def make_session(retries: int = 2, backoff_factor: float = 0.2) -> requests.Session:
@@ -32,35 +54,70 @@ def make_session(retries: int = 2, backoff_factor: float = 0.2) -> requests.Sess
     return session
 
 
+def _refusal(status: int, body: Any, offset: int) -> ChurnRejected:
+    """Churn's error details, by record index within the whole call (batches are sent in chunks)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    reasons: dict[int | None, list[str]] = {}
+    for detail in error.get("details") or []:
+        if isinstance(detail, dict):
+            index = detail.get("index")
+            key = offset + index if isinstance(index, int) else None
+            reasons.setdefault(key, []).append(f"{detail.get('field', '?')}: {detail.get('message', '')}")
+    if not reasons:
+        reasons[None] = [str(error.get("message") or f"churn answered {status}")]
+    return ChurnRejected(status, {k: "; ".join(v)[:500] for k, v in reasons.items()})
+
+
+def _score(item: Any, version: Any) -> Score:
+    """One prediction as churn promised it (DESIGN §3), or ChurnUnavailable saying what was wrong."""
+    probability = item.get("churn_probability") if isinstance(item, dict) else None
+    churn = item.get("churn") if isinstance(item, dict) else None
+    if (not isinstance(probability, (int, float)) or isinstance(probability, bool) or not math.isfinite(probability)
+            or not 0 <= probability <= 1 or not isinstance(churn, bool) or not isinstance(version, str)):
+        raise ChurnUnavailable(f"churn answered without a usable prediction: {str(item)[:200]}")
+    return Score(float(probability), churn, version)
+
+
 class ChurnClient:
     def __init__(self, base_url: str, connect_timeout: float, read_timeout: float, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or make_session()
 
-    def _post(self, path: str, body: Any) -> dict[str, Any]:
+    def _post(self, path: str, body: Any, offset: int = 0) -> Any:
         try:
             response = self.session.post(f"{self.base_url}{path}", json=body, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ChurnUnavailable(f"churn unreachable: {type(exc).__name__}") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+            raise _refusal(response.status_code, answer, offset)
         if response.status_code != 200:
             raise ChurnUnavailable(f"churn answered {response.status_code}: {response.text[:200]}")
-        try:
-            return response.json()
-        except ValueError:
-            raise ChurnUnavailable("churn answered with something that is not JSON") from None
+        if not isinstance(answer, dict):
+            raise ChurnUnavailable("churn answered with something that is not a JSON object")
+        return answer
 
-    def score(self, features: Sequence[dict[str, Any]]) -> list[tuple[float, bool, str]]:
-        """(probability, churn, model_version) per record, in order; the batch endpoint for lists."""
+    def score(self, features: Sequence[dict[str, Any]]) -> list[Score]:
+        """One Score per record, in order; the batch endpoint for lists. Raises ChurnUnavailable or
+        ChurnRejected; never returns fewer or more scores than records."""
         if len(features) == 1:
             body = self._post("/predict", features[0])
-            return [(float(body["churn_probability"]), bool(body["churn"]), str(body["model_version"]))]
-        results: list[tuple[float, bool, str]] = []
+            return [_score(body, body.get("model_version"))]
+        scores: list[Score] = []
         for start in range(0, len(features), BATCH_CHUNK):
-            body = self._post("/predict/batch", {"customers": list(features[start:start + BATCH_CHUNK])})
-            version = str(body["model_version"])
-            results.extend((float(p["churn_probability"]), bool(p["churn"]), version) for p in body["predictions"])
-        return results
+            chunk = list(features[start:start + BATCH_CHUNK])
+            body = self._post("/predict/batch", {"customers": chunk}, offset=start)
+            predictions = body.get("predictions")
+            if not isinstance(predictions, list) or len(predictions) != len(chunk):
+                raise ChurnUnavailable(f"churn answered {len(predictions) if isinstance(predictions, list) else 'no'}"
+                                       f" predictions for {len(chunk)} records")
+            scores.extend(_score(p, body.get("model_version")) for p in predictions)
+        return scores
 
     def reachable(self) -> bool:
         try:

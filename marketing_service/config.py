@@ -25,6 +25,15 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class MarketingConfig:
     churn_url: str = "http://localhost:9696"
@@ -43,6 +52,7 @@ class MarketingConfig:
     lease_seconds: float = 30.0
     db_busy_timeout_ms: int = 15_000
     background: bool = True
+    session_cookie_secure: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MarketingConfig:
@@ -69,7 +79,8 @@ class MarketingConfig:
             poll_interval=_number(env, "POLL_INTERVAL", cls.poll_interval, 0.05),
             lease_seconds=_number(env, "LEASE_SECONDS", cls.lease_seconds, 1),
             db_busy_timeout_ms=int(_number(env, "DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0)),
-            background=env.get("BACKGROUND", "1").strip() not in ("0", "false", "no"),
+            background=_flag(env, "BACKGROUND", True),
+            session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", False),
         )
 
     def resolved_secret_key(self) -> str:
@@ -79,11 +90,14 @@ class MarketingConfig:
         path = self.db_path.parent / ".secret_key"
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
+            # Written in full to a private (0600 from its creation) file of this process, then linked into
+            # place atomically: the first worker's key wins, and no worker ever reads a half-written key.
             candidate = path.with_name(f".secret_key.{os.getpid()}")
-            candidate.write_text(secrets.token_hex(32))
-            candidate.chmod(0o600)
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as key_file:
+                key_file.write(secrets.token_hex(32))
             try:
-                os.link(candidate, path)  # atomic: the first worker's key wins, the others read it
+                os.link(candidate, path)
             except FileExistsError:
                 pass
             finally:

@@ -14,51 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS customers (
-    customerid       TEXT PRIMARY KEY,
-    name             TEXT NOT NULL DEFAULT '',
-    email            TEXT NOT NULL,
-    features         TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN ('pending', 'scored')),
-    churn_probability REAL,
-    churn            INTEGER,
-    model_version    TEXT,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  REAL NOT NULL DEFAULT 0,
-    claimed_until    REAL NOT NULL DEFAULT 0,
-    last_error       TEXT,
-    created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS customers_pending ON customers (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS customers_recent ON customers (updated_at);
-CREATE TABLE IF NOT EXISTS decisions (
-    id               INTEGER PRIMARY KEY,
-    customerid       TEXT NOT NULL REFERENCES customers (customerid),
-    churn_probability REAL NOT NULL,
-    churn            INTEGER NOT NULL,
-    model_version    TEXT NOT NULL,
-    decided_at       TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS offers (
-    id               INTEGER PRIMARY KEY,
-    customerid       TEXT NOT NULL REFERENCES customers (customerid),
-    campaign         TEXT NOT NULL,
-    to_addr          TEXT NOT NULL,
-    subject          TEXT NOT NULL,
-    body             TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  REAL NOT NULL DEFAULT 0,
-    claimed_until    REAL NOT NULL DEFAULT 0,
-    last_error       TEXT,
-    created_at       TEXT NOT NULL,
-    sent_at          TEXT,
-    UNIQUE (customerid, campaign)
-);
-CREATE INDEX IF NOT EXISTS offers_due ON offers (status, next_attempt_at);
-"""
+from marketing_service.schema import migrate
 
 
 def now_iso() -> str:
@@ -94,7 +50,9 @@ class WriteQueue:
         transaction, which its remaining busy timeout bounds (see `transaction`), and a dead holder's
         lock goes with it."""
         if not self._threads.acquire(timeout=timeout_s):
-            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            busy = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            busy.sqlite_errorname = "SQLITE_BUSY"  # classified like SQLite's own (see app.storage_busy)
+            raise busy
         try:
             fd = self._lock_file()
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -140,10 +98,9 @@ def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
         conn = connect(path, max(busy_timeout_ms, 5_000))
         try:
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = OFF")  # a migration may rebuild a referenced table
             with transaction(conn):
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                migrate(conn)
         finally:
             conn.close()
     finally:

@@ -1,4 +1,7 @@
-"""Accept customers: score them, then store records, decisions and offers in one transaction (DESIGN §5)."""
+"""Accept customers: score them, then store records, decisions and offers in one transaction (DESIGN §5).
+
+Whatever churn does, an accepted record is stored: scored, pending (churn down, slow, or answering
+something unusable) or rejected (churn refused it, with its reason)."""
 from __future__ import annotations
 
 import json
@@ -7,8 +10,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from marketing_service import store
-from marketing_service.churn_client import ChurnClient, ChurnUnavailable
+from marketing_service import pending
+from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
+from marketing_service.decisions import decide, save_customers
 from marketing_service.records import Customer
 
 log = logging.getLogger(__name__)
@@ -23,11 +27,19 @@ def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
         scores = client.score([c.features for c in unique])
     except ChurnUnavailable as exc:
         log.warning("%d record(s) stored as pending: %s", len(unique), exc)
-        store.save_customers(conn, unique, campaign, error=str(exc))
+        save_customers(conn, unique, campaign, error=str(exc))
         return [{"customerid": c.customerid, "status": "pending", "offer": None} for c in customers]
-    decisions = {c.customerid: store.Decision(c.customerid, p, churn, version)
-                 for c, (p, churn, version) in zip(unique, scores)}
-    offers = store.save_customers(conn, unique, campaign, list(decisions.values()))
+    except ChurnRejected as exc:
+        rejected = {c.customerid: reason for i, c in enumerate(unique) if (reason := exc.reason_for(i))}
+        log.warning("churn refused %d record(s); the rest stay pending: %s", len(rejected), exc)
+        save_customers(conn, unique, campaign, error="scored later: churn refused others in the same call",
+                       rejected=rejected)
+        return [{"customerid": c.customerid, "offer": None,
+                 **({"status": "rejected", "reason": rejected[c.customerid]} if c.customerid in rejected
+                    else {"status": "pending"})} for c in customers]
+    decisions = {c.customerid: decide(c.customerid, c.name, c.features, score)
+                 for c, score in zip(unique, scores, strict=True)}
+    offers = save_customers(conn, unique, campaign, list(decisions.values()))
     results = []
     for customer in customers:
         decision, offer = decisions[customer.customerid], offers.get(customer.customerid)
@@ -41,16 +53,22 @@ def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
 
 def rescore_pending(conn: sqlite3.Connection, client: ChurnClient, campaign: str, limit: int, lease_s: float) -> int:
     """One pass of the background loop: score what is due; returns how many got a decision."""
-    rows = store.claim_pending(conn, limit, lease_s)
+    token, rows = pending.claim(conn, limit, lease_s)
     if not rows:
         return 0
     customerids = [r["customerid"] for r in rows]
+    features = [json.loads(r["features"]) for r in rows]
     try:
-        scores = client.score([json.loads(r["features"]) for r in rows])
+        scores = client.score(features)
     except ChurnUnavailable as exc:
-        store.release_pending(conn, customerids, str(exc))
+        pending.release(conn, token, customerids, str(exc))
         return 0
-    store.record_decisions(conn, [store.Decision(cid, p, churn, version)
-                                  for cid, (p, churn, version) in zip(customerids, scores)], campaign)
+    except ChurnRejected as exc:
+        rejected = {cid: reason for i, cid in enumerate(customerids) if (reason := exc.reason_for(i))}
+        pending.reject(conn, token, rejected)
+        pending.release(conn, token, [cid for cid in customerids if cid not in rejected], "churn refused others")
+        return 0
+    pending.decide(conn, token, [decide(r["customerid"], r["name"], f, s)
+                                 for r, f, s in zip(rows, features, scores, strict=True)], campaign)
     log.info("scored %d pending record(s)", len(rows))
     return len(rows)

@@ -24,11 +24,15 @@ def build_message(offer: Any, mail_from: str) -> EmailMessage:
 
 
 class Mailer(Protocol):
+    timeout_s: float  # the longest one send may take; claims are sized by it
+
     def send(self, message: EmailMessage, offer_id: int) -> None: ...
 
 
 class LogMailer:
     """Writes `offer-<id>.eml` atomically; writing it again replaces it, so a retry never doubles it."""
+
+    timeout_s = 1.0
 
     def __init__(self, mail_dir: Path):
         self.mail_dir = mail_dir
@@ -45,11 +49,11 @@ class LogMailer:
 
 
 class SmtpMailer:
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, host: str, port: int, timeout_s: float = 10.0):
+        self.host, self.port, self.timeout_s = host, port, timeout_s
 
     def send(self, message: EmailMessage, offer_id: int) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
             smtp.send_message(message)
 
 

@@ -40,7 +40,8 @@ def openapi_document(max_customers: int) -> dict[str, Any]:
     offer_ref = {"type": "object", "nullable": True, "required": ["id", "status"], "properties": {
         "id": {"type": "integer"}, "status": {"type": "string", "enum": ["queued", "sent", "failed"]}}}
     result = {"type": "object", "required": ["customerid", "status", "offer"], "properties": {
-        "customerid": {"type": "string"}, "status": {"type": "string", "enum": ["scored", "pending"]},
+        "customerid": {"type": "string"}, "status": {"type": "string", "enum": ["scored", "pending", "rejected"]},
+        "reason": {"type": "string", "description": "why churn refused the record (status rejected)"},
         "churn_probability": {"type": "number", "minimum": 0, "maximum": 1}, "churn": {"type": "boolean"},
         "offer": offer_ref}}
     results = {"type": "object", "required": ["customers"],
@@ -63,7 +64,8 @@ def openapi_document(max_customers: int) -> dict[str, Any]:
             "/api/customers": {
                 "post": {"summary": "Submit one customer or a list", "requestBody": {
                     "required": True, "content": {JSON: {"schema": _ref("Submission")}}},
-                    "responses": {"200": _json("all scored", results), "202": _json("some pending", results),
+                    "responses": {"200": _json("all decided (scored, or rejected by churn)", results),
+                                  "202": _json("some pending", results),
                                   "400": error, "413": error, "415": error, "422": error, "503": error}},
                 "get": {"summary": "Recent customers, newest first", "parameters": limit,
                         "responses": {"200": _json("customers", listing), "422": error}},

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from flask import current_app, g
 
 from http_common.metrics import ServiceMetrics
+from marketing_service.background import BackgroundLoop
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import WriteQueue, connect
-from marketing_service.worker import BackgroundWorker
 
 
 @dataclass
 class MarketingState:
     config: MarketingConfig
     client: ChurnClient
-    worker: BackgroundWorker
+    background: BackgroundLoop
     metrics: ServiceMetrics
     write_queue: WriteQueue
 
@@ -26,7 +26,7 @@ def state() -> MarketingState:
     return current_app.extensions["marketing"]
 
 
-def db() -> sqlite3.Connection:
+def request_db() -> sqlite3.Connection:
     """One connection per request (flaskr style), closed at teardown."""
     if "db" not in g:
         config = state().config

@@ -7,7 +7,7 @@ from marketing_service import store
 from marketing_service.form_fields import contact_fields, feature_fields
 from marketing_service.intake import submit
 from marketing_service.records import InvalidCustomer, parse_customer
-from marketing_service.state import db, state
+from marketing_service.state import request_db, state
 
 web = Blueprint("web", __name__)
 PAGE_SIZE = 100
@@ -35,34 +35,34 @@ def submit_form():
         customer = parse_customer(values)
     except InvalidCustomer as exc:
         return render_form(values, exc.errors, 422)
-    results = submit(db(), state().client, state().config.campaign, [customer])
+    results = submit(request_db(), state().client, state().config.campaign, [customer])
     if results[0]["offer"]:
-        state().worker.kick()
+        state().background.kick()
     return redirect(url_for("web.customer", customerid=customer.customerid), code=303)
 
 
 @web.get("/customers/<path:customerid>")
 def customer(customerid: str):
-    found = store.get_customer(db(), customerid)
+    found = store.get_customer(request_db(), customerid)
     if found is None:
         abort(404, description=f"No customer with ID {customerid!r} is stored. Check the ID, or score them first.")
-    offer = store.offer_for(db(), customerid, state().config.campaign)
+    offer = store.offer_for(request_db(), customerid, state().config.campaign)
     return render_template("result.html", customer=found, offer=offer)
 
 
 @web.get("/customers")
 def customers():
-    return render_template("customers.html", customers=store.recent_customers(db(), PAGE_SIZE))
+    return render_template("customers.html", customers=store.recent_customers(request_db(), PAGE_SIZE))
 
 
 @web.get("/offers")
 def offers():
-    return render_template("offers.html", offers=store.recent_offers(db(), PAGE_SIZE))
+    return render_template("offers.html", offers=store.recent_offers(request_db(), PAGE_SIZE))
 
 
 @web.get("/offers/<int:offer_id>")
 def offer(offer_id: int):
-    found = store.get_offer(db(), offer_id)
+    found = store.get_offer(request_db(), offer_id)
     if found is None:
         abort(404, description=f"There is no offer #{offer_id}.")
     return render_template("offer.html", offer=found)

@@ -1,11 +1,12 @@
 """Shared fixtures: a model trained once per test session by the real `python -m train`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import RUNNING, run_train
+from tests.helpers import RUNNING, Gunicorn, run_train
 
 pytest_plugins = ["pytester"]
 
@@ -16,6 +17,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = run_train("--output-dir", out)
     assert done.returncode == 0, done.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def churn(model_dir: Path) -> Iterator[Gunicorn]:
+    with Gunicorn("churn_service", {"MODEL_PATH": str(model_dir / "model.bin")}, workers=2) as server:
+        yield server
+
 
 
 @pytest.hookimpl(hookwrapper=True)

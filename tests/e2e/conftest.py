@@ -1,2 +1,1 @@
-"""The e2e tests reuse the integration fixtures (a trained model and a churn service)."""
-from tests.integration.conftest import churn  # noqa: F401 - a fixture, used by name
+"""The e2e tests use the session-wide fixtures of tests/conftest.py (a trained model, a churn service)."""

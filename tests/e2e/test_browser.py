@@ -8,8 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.helpers import REPO, Gunicorn
-from tests.integration.conftest import Marketing
+from tests.helpers import REPO, Gunicorn, Marketing
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 CHROMIUM = "/usr/bin/chromium"

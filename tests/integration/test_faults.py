@@ -13,9 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.helpers import Gunicorn, worker_pids
-from tests.integration.conftest import Marketing
-from tests.integration.test_marketing_service import count, customer, wait_for
+from tests.helpers import Gunicorn, Marketing, count, customer, wait_for, worker_pids
 from tests.proxy import DelayProxy
 from tests.samples import LIKELY_CHURNER
 

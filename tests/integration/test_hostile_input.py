@@ -7,10 +7,7 @@ import json
 import pytest
 import requests
 
-from tests.helpers import Gunicorn
-from tests.integration.conftest import Marketing
-from tests.integration.test_churn_fuzz import run_schemathesis
-from tests.integration.test_marketing_service import count, customer, wait_for
+from tests.helpers import Gunicorn, Marketing, count, customer, run_schemathesis, wait_for
 from tests.samples import LIKELY_CHURNER, ZOOMCAMP_CUSTOMER
 
 SCRIPT_NAME = '<script>alert("x")</script> Ünïcødé 名前'

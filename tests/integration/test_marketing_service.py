@@ -2,37 +2,15 @@
 from __future__ import annotations
 
 import email
-import sqlite3
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import Gunicorn, free_port
-from tests.integration.conftest import Marketing
+from tests.helpers import Gunicorn, Marketing, count, customer, free_port, wait_for
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
-
-
-def customer(base: dict, customerid: str, name: str = "Ann Lee") -> dict:
-    return dict(base, customerid=customerid, email=f"{customerid.lower()}@example.com", name=name)
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 15, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def count(db: Path, sql: str, *args: object) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchone()[0]
 
 
 def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketing) -> None:

@@ -10,8 +10,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tests.helpers import Gunicorn, free_port
-from tests.integration.conftest import Marketing
+from tests.helpers import Gunicorn, Marketing, free_port
 from tests.samples import LIKELY_CHURNER
 
 

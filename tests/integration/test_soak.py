@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from harness import wrk
-from tests.helpers import Gunicorn, rss_kib, worker_pids
-from tests.integration.conftest import Marketing
+from tests.helpers import Gunicorn, Marketing, rss_kib, worker_pids
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))

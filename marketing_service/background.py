@@ -1,7 +1,9 @@
-"""Background loop in each worker process: scores pending records and delivers queued offers.
+"""The background loop, a thread in each gunicorn worker process: scores pending records and delivers
+queued offers.
 
-Safe with several gunicorn workers because every record and offer is leased with an atomic UPDATE
-before it is touched; a lease left by a killed process simply expires and another worker takes over.
+Safe with several workers because every record and email is leased under a token before it is touched;
+a lease left by a killed process simply expires and another worker takes over. The loop outlives any
+failure of a pass (it logs it and tries again next tick); `/readyz` reports it if the thread is gone.
 """
 from __future__ import annotations
 
@@ -10,16 +12,16 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
-from marketing_service import store
 from marketing_service.churn_client import ChurnClient
+from marketing_service.delivery import deliver_due
 from marketing_service.intake import rescore_pending
-from marketing_service.mailer import Mailer, build_message
+from marketing_service.mailer import Mailer
 
 log = logging.getLogger(__name__)
-BATCH = 200
+RESCORE_BATCH = 200
 
 
-class BackgroundWorker:
+class BackgroundLoop:
     def __init__(self, connect: Callable[[], sqlite3.Connection], client: ChurnClient, mailer: Mailer,
                  campaign: str, mail_from: str, interval: float, lease_s: float):
         self.connect, self.client, self.mailer = connect, client, mailer
@@ -34,11 +36,19 @@ class BackgroundWorker:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def kick(self) -> None:
         """Deliver now rather than at the next tick (a request just queued an offer)."""
         self._wake.set()
+
+    @property
+    def status(self) -> str:
+        """`running`, `off` (never started: BACKGROUND=0) or `dead` (the thread ended without being stopped)."""
+        if self._thread.is_alive():
+            return "running"
+        return "off" if self._thread.ident is None or self._stop.is_set() else "dead"
 
     def _run(self) -> None:
         conn = self.connect()
@@ -46,7 +56,7 @@ class BackgroundWorker:
             while not self._stop.is_set():
                 try:
                     self.run_once(conn)
-                except sqlite3.Error:
+                except Exception:  # any failure of one pass (a database error, a bug): log, try next tick
                     log.exception("background pass failed; retrying next tick")
                 self._wake.wait(self.interval)
                 self._wake.clear()
@@ -54,19 +64,5 @@ class BackgroundWorker:
             conn.close()
 
     def run_once(self, conn: sqlite3.Connection) -> None:
-        rescore_pending(conn, self.client, self.campaign, BATCH, self.lease_s)
-        self.deliver_due(conn)
-
-    def deliver_due(self, conn: sqlite3.Connection) -> int:
-        sent = 0
-        for offer in store.claim_due_offers(conn, BATCH, self.lease_s):
-            try:
-                self.mailer.send(build_message(offer, self.mail_from), offer["id"])
-            except (OSError, ValueError) as exc:  # smtplib errors are OSErrors; bad headers ValueErrors
-                log.warning("offer %s delivery failed (attempt %s): %s", offer["id"], offer["attempts"], exc)
-                store.mark_failed(conn, offer["id"], offer["attempts"], f"{type(exc).__name__}: {exc}")
-                continue
-            store.mark_sent(conn, offer["id"])
-            sent += 1
-            log.info("offer %s sent to customer %s", offer["id"], offer["customerid"])
-        return sent
+        rescore_pending(conn, self.client, self.campaign, RESCORE_BATCH, self.lease_s)
+        deliver_due(conn, self.mailer, self.mail_from, self.lease_s)

@@ -1,0 +1,65 @@
+"""The offer outbox: emails claimed for delivery under a lease token, so only the worker holding the
+lease can mark an email sent or failed, and a claim is never larger than the lease can cover."""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from marketing_service.db import now_iso, transaction
+
+MAX_BACKOFF_S = 60.0
+MAX_DELIVERY_ATTEMPTS = 10
+MAX_CLAIM = 200
+
+
+def backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF_S, 0.5 * 2 ** attempts)
+
+
+def claim_size(lease_s: float, send_timeout_s: float) -> int:
+    """As many emails as can be sent within half the lease even if each takes its whole timeout: a slow
+    mail server then cannot make a lease lapse mid-claim and let another worker send the rest again."""
+    return max(1, min(MAX_CLAIM, int(lease_s / 2 // send_timeout_s)))
+
+
+def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, float, list[sqlite3.Row]]:
+    """Lease due emails; returns the token, when the lease ends, and the rows."""
+    now, token = time.time(), secrets.token_hex(8)
+    with transaction(conn):
+        rows = conn.execute(
+            """UPDATE offers SET claimed_until = ?, lease_token = ?, attempts = attempts + 1 WHERE id IN (
+                 SELECT id FROM offers WHERE status IN ('queued', 'failed') AND attempts < ?
+                   AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?)
+               RETURNING id, customerid, campaign, to_addr, subject, body, attempts, created_at""",
+            (now + lease_s, token, MAX_DELIVERY_ATTEMPTS, now, now, limit),
+        ).fetchall()
+    return token, now + lease_s, rows
+
+
+def mark_sent(conn: sqlite3.Connection, offer_id: int, token: str) -> bool:
+    """False when the lease was lost (it expired and another worker took the email)."""
+    with transaction(conn):
+        return conn.execute(
+            """UPDATE offers SET status = 'sent', sent_at = ?, last_error = NULL, claimed_until = 0, lease_token = NULL
+               WHERE id = ? AND lease_token = ?""", (now_iso(), offer_id, token),
+        ).rowcount == 1
+
+
+def mark_failed(conn: sqlite3.Connection, offer_id: int, token: str, attempts: int, error: str) -> bool:
+    with transaction(conn):
+        return conn.execute(
+            """UPDATE offers SET status = 'failed', last_error = ?, next_attempt_at = ?, claimed_until = 0,
+                 lease_token = NULL WHERE id = ? AND lease_token = ?""",
+            (error[:500], time.time() + backoff(attempts), offer_id, token),
+        ).rowcount == 1
+
+
+def release(conn: sqlite3.Connection, token: str, offer_ids: Sequence[int]) -> None:
+    """Give back emails not attempted (the lease is running out); the attempt is not counted."""
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE offers SET claimed_until = 0, lease_token = NULL, attempts = attempts - 1 WHERE id = ? AND lease_token = ?",
+            [(offer_id, token) for offer_id in offer_ids],
+        )

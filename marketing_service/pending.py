@@ -1,0 +1,55 @@
+"""Records waiting for churn: leased to one worker at a time under a token, so only the holder of the
+lease can decide, release or reject them, and a killed worker's lease simply expires."""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from marketing_service.db import now_iso, transaction
+from marketing_service.decisions import Decision, record
+
+MAX_BACKOFF_S = 60.0
+
+
+def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, list[sqlite3.Row]]:
+    """Lease due pending records to this caller; returns the lease token and the rows."""
+    now, token = time.time(), secrets.token_hex(8)
+    with transaction(conn):
+        rows = conn.execute(
+            """UPDATE customers SET claimed_until = ?, lease_token = ? WHERE customerid IN (
+                 SELECT customerid FROM customers WHERE status = 'pending' AND next_attempt_at <= ?
+                   AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?)
+               RETURNING customerid, name, email, features, attempts""",
+            (now + lease_s, token, now, now, limit),
+        ).fetchall()
+    return token, rows
+
+
+def decide(conn: sqlite3.Connection, token: str, decisions: Sequence[Decision], campaign: str) -> dict[str, Any]:
+    with transaction(conn):
+        return record(conn, decisions, campaign, now_iso(), lease_token=token)
+
+
+def release(conn: sqlite3.Connection, token: str, customerids: Sequence[str], error: str) -> None:
+    """Churn could not score them now: try again later, further apart each time."""
+    now = time.time()
+    with transaction(conn):
+        conn.executemany(
+            """UPDATE customers SET attempts = attempts + 1, next_attempt_at = ? + MIN(?, 0.5 * (1 << MIN(attempts, 10))),
+                 claimed_until = 0, lease_token = NULL, last_error = ?
+               WHERE customerid = ? AND status = 'pending' AND lease_token = ?""",
+            [(now, MAX_BACKOFF_S, error[:500], customerid, token) for customerid in customerids],
+        )
+
+
+def reject(conn: sqlite3.Connection, token: str, reasons: Mapping[str, str]) -> None:
+    """Churn refused them: retrying cannot help, so they are stored as rejected with churn's reason."""
+    with transaction(conn):
+        conn.executemany(
+            """UPDATE customers SET status = 'rejected', last_error = ?, claimed_until = 0, lease_token = NULL,
+                 updated_at = ? WHERE customerid = ? AND status = 'pending' AND lease_token = ?""",
+            [(reason[:500], now_iso(), customerid, token) for customerid, reason in reasons.items()],
+        )

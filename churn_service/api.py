@@ -22,7 +22,7 @@ def _decisions(state: ChurnState, records: list[dict[str, Any]], probabilities: 
     """One decision per record, in order, echoing customerid; metrics updated once for the lot."""
     threshold = state.model.threshold
     decisions = []
-    for record, probability in zip(records, probabilities):
+    for record, probability in zip(records, probabilities, strict=False):
         decision: dict[str, Any] = {"churn_probability": probability, "churn": probability >= threshold}
         if "customerid" in record:
             decision = {"customerid": record["customerid"], **decision}

@@ -39,7 +39,7 @@ def feature_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
         stats[field] = {
             "mean": round(float(values.mean()), 6),
             "std": round(float(values.std()), 6),
-            "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles)},
+            "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles, strict=False)},
         }
     return stats
 

@@ -80,8 +80,9 @@ def _score(item: Any, version: Any) -> Score:
 
 
 class ChurnClient:
-    def __init__(self, base_url: str, connect_timeout: float, read_timeout: float, session: requests.Session | None = None):
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str, connect_timeout: float, read_timeout: float,
+                 session: requests.Session | None = None, batch_chunk: int = BATCH_CHUNK):
+        self.base_url, self.batch_chunk = base_url.rstrip("/"), batch_chunk
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or make_session()
 
@@ -109,8 +110,8 @@ class ChurnClient:
             body = self._post("/predict", features[0])
             return [_score(body, body.get("model_version"))]
         scores: list[Score] = []
-        for start in range(0, len(features), BATCH_CHUNK):
-            chunk = list(features[start:start + BATCH_CHUNK])
+        for start in range(0, len(features), self.batch_chunk):
+            chunk = list(features[start:start + self.batch_chunk])
             body = self._post("/predict/batch", {"customers": chunk}, offset=start)
             predictions = body.get("predictions")
             if not isinstance(predictions, list) or len(predictions) != len(chunk):

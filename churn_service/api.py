@@ -18,11 +18,11 @@ def _state() -> ChurnState:
     return current_app.extensions["churn"]
 
 
-def _decisions(state: ChurnState, records: list[dict[str, Any]], probabilities: list[float]) -> list[dict[str, Any]]:
+def _decisions(state: ChurnState, threshold: float, records: list[dict[str, Any]],
+               probabilities: list[float]) -> list[dict[str, Any]]:
     """One decision per record, in order, echoing customerid; metrics updated once for the lot."""
-    threshold = state.model.threshold
     decisions = []
-    for record, probability in zip(records, probabilities, strict=False):
+    for record, probability in zip(records, probabilities, strict=True):
         decision: dict[str, Any] = {"churn_probability": probability, "churn": probability >= threshold}
         if "customerid" in record:
             decision = {"customerid": record["customerid"], **decision}
@@ -39,8 +39,9 @@ def predict():
     except InvalidRecord as exc:
         raise ApiError(422, "invalid_record", "the customer record is invalid",
                        [e.as_dict() for e in exc.errors]) from None
-    [decision] = _decisions(state, [record], [state.scorer.score_one(record)])
-    decision["model_version"] = state.model.version
+    serving = state.serving  # once: the model that scores is the model reported
+    [decision] = _decisions(state, serving.threshold, [record], [serving.scorer.score_one(record)])
+    decision["model_version"] = serving.version
     return json_response(decision)
 
 
@@ -69,8 +70,9 @@ def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
 def predict_batch():
     state = _state()
     records = _batch_records(read_json(request), state.config.max_batch)
-    predictions = _decisions(state, records, state.scorer.score_many(records))
-    return json_response({"predictions": predictions, "model_version": state.model.version})
+    serving = state.serving
+    predictions = _decisions(state, serving.threshold, records, serving.scorer.score_many(records))
+    return json_response({"predictions": predictions, "model_version": serving.version})
 
 
 @api.get("/healthz")
@@ -81,13 +83,14 @@ def healthz():
 @api.get("/readyz")
 def readyz():
     # A worker only exists once its model loaded and verified, so reaching this route means ready.
-    return jsonify({"status": "ready", "model_version": _state().model.version})
+    return jsonify({"status": "ready", "model_version": _state().serving.version})
 
 
 @api.get("/model")
 def model_info():
-    model = _state().model
-    return jsonify({**model.manifest, "installed_sklearn_version": sklearn.__version__, "warnings": model.warnings})
+    state = _state()
+    return jsonify({**state.serving.model.manifest, "installed_sklearn_version": sklearn.__version__,
+                    "warnings": state.warnings()})
 
 
 @api.get("/openapi.json")

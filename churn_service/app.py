@@ -7,10 +7,10 @@ from flask import Flask
 from prometheus_client import Counter, Histogram
 
 from churn_service.api import api
-from churn_service.artifact import load_artifact
 from churn_service.config import ChurnConfig
 from churn_service.openapi import openapi_document
-from churn_service.scoring import build_scorer
+from churn_service.registry import ModelFollower, current_model_path
+from churn_service.serving import load_serving
 from churn_service.state import PROBABILITY_BUCKETS, ChurnState
 from http_common.errors import register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
@@ -19,15 +19,15 @@ from http_common.metrics import ServiceMetrics, instrument
 def create_app(config: ChurnConfig | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config or ChurnConfig.from_env()
-    model = load_artifact(config.model_path)
+    model_path = current_model_path(config.model_registry) if config.model_registry else config.model_path
+    serving = load_serving(model_path)
     metrics = ServiceMetrics()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
     app.extensions["churn"] = ChurnState(
         config=config,
-        model=model,
-        scorer=build_scorer(model.dv, model.model),
+        serving=serving,
         metrics=metrics,
         predictions=Counter(
             "churn_predictions_total", "Predictions by outcome", ["outcome"], registry=metrics.registry
@@ -36,13 +36,18 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
             "churn_probability", "Predicted churn probabilities", buckets=PROBABILITY_BUCKETS,
             registry=metrics.registry,
         ),
-        openapi=openapi_document(config.max_batch, model.version),
+        openapi=openapi_document(config.max_batch),
     )
+    state = app.extensions["churn"]
+    if config.model_registry:
+        state.follower = ModelFollower(config.model_registry, config.model_poll_seconds,
+                                       lambda: state.serving, lambda new: setattr(state, "serving", new))
+        state.follower.start()
     register_error_handlers(app)
     instrument(app, metrics)
     app.register_blueprint(api)
     logging.getLogger(__name__).info(
-        "serving model %s (%s scorer) from %s", model.version, type(app.extensions["churn"].scorer).__name__,
-        config.model_path,
+        "serving model %s (%s scorer) from %s%s", serving.version, type(serving.scorer).__name__, model_path,
+        f", following {config.model_registry}/CURRENT every {config.model_poll_seconds:g} s" if config.model_registry else "",
     )
     return app

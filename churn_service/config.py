@@ -24,15 +24,26 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be more than 0, got {raw}")
+    return value
+
+
 @dataclass(frozen=True)
 class ChurnConfig:
     model_path: Path = Path("models/model.bin")
+    model_registry: Path | None = None  # when set, serve <registry>/<CURRENT>/model.bin and follow CURRENT
+    model_poll_seconds: float = 2.0
     max_batch: int = 10_000
     max_body_mb: int = 8
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.model_path.with_name("model.json")
 
     @property
     def max_body_bytes(self) -> int:
@@ -43,6 +54,8 @@ class ChurnConfig:
         env = os.environ if env is None else env
         return cls(
             model_path=Path(env.get("MODEL_PATH", "").strip() or cls.model_path),
+            model_registry=Path(registry) if (registry := env.get("MODEL_REGISTRY", "").strip()) else None,
+            model_poll_seconds=_positive_number(env, "MODEL_POLL_SECONDS", cls.model_poll_seconds),
             max_batch=_positive_int(env, "MAX_BATCH", cls.max_batch),
             max_body_mb=_positive_int(env, "MAX_BODY_MB", cls.max_body_mb),
         )

@@ -18,12 +18,16 @@ metrics_dir = make_metrics_dir("churn")
 
 
 def on_starting(server):
-    """Verify the artifact once in the master so a bad model stops the service with a one-line reason."""
-    from churn_service.artifact import ArtifactError, load_artifact
+    """Verify the artifact once in the master (CURRENT's, with a registry) so a bad model or setting stops
+    the service with a one-line reason."""
+    from churn_service.artifact import ArtifactError
     from churn_service.config import ChurnConfig, ConfigError
+    from churn_service.registry import current_model_path
+    from churn_service.serving import load_serving
 
     try:
-        load_artifact(ChurnConfig.from_env().model_path)
+        config = ChurnConfig.from_env()
+        load_serving(current_model_path(config.model_registry) if config.model_registry else config.model_path)
     except (ArtifactError, ConfigError) as exc:
         server.log.error("refusing to start: %s", exc)
         sys.exit(1)

@@ -22,7 +22,7 @@ def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
             histogram.observe(value)
         return
     counts = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds))
-    for bucket, count in zip(buckets, counts.tolist(), strict=False):
+    for bucket, count in zip(buckets, counts.tolist(), strict=True):
         if count:
             bucket.inc(count)
     total.inc(float(np.sum(values)))

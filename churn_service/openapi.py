@@ -55,7 +55,7 @@ def _get(summary: str, response: dict[str, Any]) -> dict[str, Any]:
     return {"get": {"summary": summary, "responses": {"200": response}}}
 
 
-def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
+def openapi_document(max_batch: int) -> dict[str, Any]:
     prediction = {
         "type": "object",
         "required": ["churn_probability", "churn"],
@@ -80,7 +80,7 @@ def openapi_document(max_batch: int, model_version: str) -> dict[str, Any]:
     any_json = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}
     return with_server_limits({
         "openapi": "3.0.3",
-        "info": {"title": "Churn service", "version": model_version,
+        "info": {"title": "Churn service", "version": "1",
                  "description": "Scores Telco customers with the trained churn model."},
         "paths": {
             "/predict": _post("Score one customer", "Customer", "Prediction"),

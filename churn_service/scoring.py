@@ -37,7 +37,7 @@ class CompiledLogistic:
         self.bias = float(model.intercept_[0])
         self.categorical: dict[str, dict[str, float]] = {}
         self.numeric: dict[str, float] = {}
-        for name, weight in zip(dv.feature_names_, coef, strict=False):
+        for name, weight in zip(dv.feature_names_, coef, strict=True):
             field, sep, value = name.partition(dv.separator)
             if sep:
                 self.categorical.setdefault(field, {})[value] = float(weight)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
 
-from churn_service.artifact import LoadedModel
 from churn_service.config import ChurnConfig
-from churn_service.scoring import Scorer
+from churn_service.registry import ModelFollower
+from churn_service.serving import Serving
 from http_common.metrics import ServiceMetrics
 
 PROBABILITY_BUCKETS = tuple(i / 10 for i in range(1, 11))
@@ -18,12 +18,15 @@ class ChurnState:
     """Everything a request needs, built once per process and hung on `app.extensions["churn"]`."""
 
     config: ChurnConfig
-    model: LoadedModel
-    scorer: Scorer
+    serving: Serving  # replaced as a whole by the follower; read once per request
     metrics: ServiceMetrics
     predictions: Counter
     probabilities: Histogram
     openapi: dict
+    follower: ModelFollower | None = None
+
+    def warnings(self) -> list[str]:
+        return [*self.serving.model.warnings, *(self.follower.refusals if self.follower else [])]
 
     def __post_init__(self) -> None:
         # Label children resolved once: a lookup per request is measurable at thousands of requests/s.

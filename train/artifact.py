@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import platform
 import tempfile
@@ -16,6 +15,7 @@ import numpy as np
 import sklearn
 
 from feature_contract import BINARY, CATEGORICAL, NUMERIC, schema
+from train import exports
 from train.data import Dataset
 from train.pipeline import TrainResult
 
@@ -39,17 +39,9 @@ def feature_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
         stats[field] = {
             "mean": round(float(values.mean()), 6),
             "std": round(float(values.std()), 6),
-            "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles, strict=False)},
+            "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles, strict=True)},
         }
     return stats
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """A crash mid-write never leaves a half-written artifact where the service looks for it."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(payload)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, path)
 
 
 def _roc_png(result: TrainResult, path: Path) -> None:
@@ -78,10 +70,23 @@ def prepare_output_dir(output_dir: Path) -> None:
         raise OutputError(f"cannot write to output dir {output_dir}: {exc.strerror}") from None
 
 
-def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int) -> dict[str, Any]:
-    """Pickle `(dv, model)` the Zoomcamp way, then describe it in a manifest bound by its SHA-256."""
+def _sha256(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def prediction_stats(test_scores: Any) -> dict[str, Any]:
+    """Deciles of the held-out probabilities: the bins live predictions are compared with (drift)."""
+    deciles = np.quantile(np.asarray(test_scores, dtype=float), [i / 10 for i in range(1, 10)])
+    return {"deciles": [round(float(d), 6) for d in deciles]}
+
+
+def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int,
+          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Pickle `(dv, model)` the Zoomcamp way, export ONNX and PMML beside it, then describe them all in a
+    manifest bound by their SHA-256s. `extra` adds keys (the registry's `evaluation`)."""
     payload = pickle.dumps((result.dv, result.model), protocol=pickle.HIGHEST_PROTOCOL)
-    digest = hashlib.sha256(payload).hexdigest()
+    onnx, pmml = exports.onnx_bytes(result.dv, result.model), exports.pmml_bytes(result.dv, result.model)
+    digest = _sha256(payload)
     manifest = {
         "version": digest[:12],
         "sha256": digest,
@@ -100,10 +105,20 @@ def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int) -> 
         "threshold": DEFAULT_THRESHOLD,
         "features": schema(),
         "feature_stats": feature_stats(result.train_records),
+        "prediction_stats": prediction_stats(result.test_scores),
+        "exports": {
+            "feature_names": list(result.dv.feature_names_),
+            "onnx": {"file": "model.onnx", "sha256": _sha256(onnx), "input": exports.ONNX_INPUT,
+                     "outputs": ["label", "probabilities"]},
+            "pmml": {"file": "model.pmml", "sha256": _sha256(pmml), "target": exports.PMML_TARGET},
+        },
+        **(extra or {}),
     }
     try:
-        _write_atomically(output_dir / "model.bin", payload)
-        _write_atomically(output_dir / "model.json", json.dumps(manifest, indent=2).encode() + b"\n")
+        exports.write_file(output_dir / "model.bin", payload)
+        exports.write_file(output_dir / "model.onnx", onnx)
+        exports.write_file(output_dir / "model.pmml", pmml)
+        exports.write_file(output_dir / "model.json", json.dumps(manifest, indent=2).encode() + b"\n")
         _roc_png(result, output_dir / "roc.png")
     except OSError as exc:
         raise OutputError(f"cannot write the artifact into {output_dir}: {exc.strerror}") from None

@@ -33,6 +33,7 @@ class TrainResult:
     fold_aucs: list[float]
     test_auc: float
     train_records: list[dict[str, Any]]
+    test_records: list[dict[str, Any]]
     test_labels: np.ndarray
     test_scores: np.ndarray
 
@@ -79,7 +80,8 @@ def run(data: Dataset, params: TrainParams) -> TrainResult:
     log.info("CV AUC %.4f ± %.4f (C=%s, %d folds)", np.mean(fold_aucs), np.std(fold_aucs), params.C, params.folds)
     train_records = list(records[full_train])
     dv, model = fit(train_records, labels[full_train], params.C)
-    test_scores = score(dv, model, list(records[test]))
+    test_records = list(records[test])
+    test_scores = score(dv, model, test_records)
     test_auc = float(roc_auc_score(labels[test], test_scores))
     log.info("test AUC %.4f on %d held-out customers", test_auc, len(test))
-    return TrainResult(dv, model, fold_aucs, test_auc, train_records, labels[test], test_scores)
+    return TrainResult(dv, model, fold_aucs, test_auc, train_records, test_records, labels[test], test_scores)

@@ -62,9 +62,9 @@ def test_batch_matches_predict_proba_on_every_row_of_the_data_set(churn: Gunicor
     expected = model.predict_proba(dv.transform([model_features(parse_record(r)) for r in rows]))[:, 1]
     assert len(predictions) == len(rows) == 7043
     assert [p["customerid"] for p in predictions] == [r["customerID"] for r in rows]
-    worst = max(abs(p["churn_probability"] - e) for p, e in zip(predictions, expected, strict=False))
+    worst = max(abs(p["churn_probability"] - e) for p, e in zip(predictions, expected, strict=True))
     assert worst < 1e-9
-    assert all(p["churn"] == (e >= 0.5) for p, e in zip(predictions, expected, strict=False))
+    assert all(p["churn"] == (e >= 0.5) for p, e in zip(predictions, expected, strict=True))
 
 
 def test_one_bad_record_rejects_the_whole_batch_naming_index_and_field(churn: Gunicorn) -> None:

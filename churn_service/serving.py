@@ -1,0 +1,36 @@
+"""What scores a request: one verified model and its scorer, swapped as a whole.
+
+A request reads `state.serving` once and uses that object to the end, so a swap (one assignment) never
+mixes two models in one answer, and the `model_version` it reports is the model that scored it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from churn_service.artifact import ArtifactError, LoadedModel, load_artifact
+from churn_service.scoring import Scorer, build_scorer
+
+
+@dataclass(frozen=True)
+class Serving:
+    model: LoadedModel
+    scorer: Scorer
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
+
+
+def load_serving(model_path: Path) -> Serving:
+    """Verify and compile an artifact; ArtifactError (one line) for anything that must not be served."""
+    model = load_artifact(model_path)
+    try:
+        scorer = build_scorer(model.dv, model.model)
+    except ValueError as exc:  # e.g. a model using features outside the contract
+        raise ArtifactError(f"{model_path}: {exc}") from None
+    return Serving(model, scorer)

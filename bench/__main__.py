@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import inprocess, machine, report
+from bench.sample import CUSTOMER
 from feature_contract import parse_record
 from harness import DATA, REPO, wrk
 from harness.servers import Gunicorn, run_train
@@ -23,17 +24,13 @@ log = logging.getLogger("bench")
 RESULTS = REPO / "bench" / "results"
 TARGETS = {
     "ours": "churn_service:create_app()",
+    "ours_no_drift": "churn_service:create_app()",
     "flask_floor": "bench.apps.flask_floor:create_app()",
     "wsgi_floor": "bench.apps.wsgi_floor:create_app()",
     "textbook": "bench.apps.textbook:create_app()",
 }
-CUSTOMER = {
-    "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no", "phoneservice": "no",
-    "multiplelines": "no_phone_service", "internetservice": "dsl", "onlinesecurity": "no", "onlinebackup": "yes",
-    "deviceprotection": "no", "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
-    "contract": "month-to-month", "paperlessbilling": "yes", "paymentmethod": "electronic_check", "tenure": 1,
-    "monthlycharges": 29.85, "totalcharges": 29.85,
-}
+# The A/B of drift monitoring's cost: the same service with its bookkeeping off.
+TARGET_ENV = {"ours_no_drift": {"DRIFT_WINDOW": "0"}}
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,7 +44,8 @@ def parse_args() -> argparse.Namespace:
 def serving(model_path: Path, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
     env = {"MODEL_PATH": str(model_path)}
     body = json.dumps(CUSTOMER)
-    servers = {name: Gunicorn("churn_service", env, workers=2, app=app) for name, app in TARGETS.items()}
+    servers = {name: Gunicorn("churn_service", {**env, **TARGET_ENV.get(name, {})}, workers=2, app=app)
+               for name, app in TARGETS.items()}
     try:
         for server in servers.values():
             server.start()

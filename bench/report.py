@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-TARGET_LABELS = {"ours": "churn service (ours)", "flask_floor": "Flask floor (constant JSON)",
+TARGET_LABELS = {"ours": "churn service (ours)", "ours_no_drift": "churn service, drift off (DRIFT_WINDOW=0)",
+                 "flask_floor": "Flask floor (constant JSON)",
                  "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py"}
 
 
@@ -34,6 +35,9 @@ def markdown(results: dict[str, Any]) -> str:
         ours = predict["ours"][str(conns)]["requests_per_s"]
         ratio = {n: ours / predict[n][str(conns)]["requests_per_s"] for n in ("flask_floor", "textbook", "wsgi_floor")}
         lines.append(f"| {conns} | {ratio['flask_floor']:.2f} | {ratio['textbook']:.2f} | {ratio['wsgi_floor']:.2f} |")
+    lines += ["", "Cost of drift monitoring (1 − ours / drift off, same run): " + ", ".join(
+        f"{1 - predict['ours'][str(c)]['requests_per_s'] / predict['ours_no_drift'][str(c)]['requests_per_s']:+.1%} "
+        f"at {c} connections" for c in results["settings"]["connections"]) + "."]
     b, mk = results["batch"], results["marketing"]
     lines += [
         "", "## Batches and the marketing path", "",

@@ -7,6 +7,7 @@ import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
 from churn_service.observe import record_predictions
+from churn_service.serving import Serving
 from churn_service.state import ChurnState
 from feature_contract import InvalidRecord, parse_record
 from http_common.errors import ApiError, json_response, read_json
@@ -18,16 +19,29 @@ def _state() -> ChurnState:
     return current_app.extensions["churn"]
 
 
-def _decisions(state: ChurnState, threshold: float, records: list[dict[str, Any]],
+def _explain_requested() -> bool:
+    raw = request.args.get("explain", "false").strip().lower()
+    if raw not in ("true", "1", "false", "0"):
+        raise ApiError(422, "invalid_parameter", "explain must be true or false",
+                       [{"field": "explain", "message": f"must be true or false, got {raw[:40]!r}"}])
+    return raw in ("true", "1")
+
+
+def _decisions(state: ChurnState, serving: Serving, records: list[dict[str, Any]],
                probabilities: list[float]) -> list[dict[str, Any]]:
-    """One decision per record, in order, echoing customerid; metrics updated once for the lot."""
-    decisions = []
+    """One decision per record, in order, echoing customerid (and its reasons when asked); metrics and the drift
+    window updated once for the lot."""
+    decisions, threshold = [], serving.threshold
+    explainer = serving.explainer if _explain_requested() else None
     for record, probability in zip(records, probabilities, strict=True):
         decision: dict[str, Any] = {"churn_probability": probability, "churn": probability >= threshold}
         if "customerid" in record:
             decision = {"customerid": record["customerid"], **decision}
+        if explainer is not None:
+            decision["reasons"] = explainer.reasons(record)
         decisions.append(decision)
     record_predictions(state, probabilities, sum(d["churn"] for d in decisions))
+    state.drift.observe(serving, records, probabilities)
     return decisions
 
 
@@ -40,7 +54,7 @@ def predict():
         raise ApiError(422, "invalid_record", "the customer record is invalid",
                        [e.as_dict() for e in exc.errors]) from None
     serving = state.serving  # once: the model that scores is the model reported
-    [decision] = _decisions(state, serving.threshold, [record], [serving.scorer.score_one(record)])
+    [decision] = _decisions(state, serving, [record], [serving.scorer.score_one(record)])
     decision["model_version"] = serving.version
     return json_response(decision)
 
@@ -71,7 +85,7 @@ def predict_batch():
     state = _state()
     records = _batch_records(read_json(request), state.config.max_batch)
     serving = state.serving
-    predictions = _decisions(state, serving.threshold, records, serving.scorer.score_many(records))
+    predictions = _decisions(state, serving, records, serving.scorer.score_many(records))
     return json_response({"predictions": predictions, "model_version": serving.version})
 
 
@@ -91,6 +105,12 @@ def model_info():
     state = _state()
     return jsonify({**state.serving.model.manifest, "installed_sklearn_version": sklearn.__version__,
                     "warnings": state.warnings()})
+
+
+@api.get("/drift")
+def drift():
+    state = _state()
+    return jsonify(state.drift.report(state.serving))
 
 
 @api.get("/openapi.json")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 from flask import Flask
 from prometheus_client import Counter, Histogram
 
 from churn_service.api import api
 from churn_service.config import ChurnConfig
+from churn_service.drift_monitor import DriftCollector, DriftMonitor
 from churn_service.openapi import openapi_document
 from churn_service.registry import ModelFollower, current_model_path
 from churn_service.serving import load_serving
@@ -37,8 +40,11 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
             registry=metrics.registry,
         ),
         openapi=openapi_document(config.max_batch),
+        drift=DriftMonitor(config.drift_dir or Path(tempfile.mkdtemp(prefix="churn-drift-")), config.drift_window,
+                           config.drift_min_records),
     )
     state = app.extensions["churn"]
+    metrics.exposed.register(DriftCollector(state.drift, lambda: state.serving))
     if config.model_registry:
         state.follower = ModelFollower(config.model_registry, config.model_poll_seconds,
                                        lambda: state.serving, lambda new: setattr(state, "serving", new))

@@ -11,7 +11,7 @@ class ConfigError(ValueError):
     """A setting has a value the service cannot run with; the message names the variable."""
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, least: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -19,8 +19,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
+    if value < least:
+        raise ConfigError(f"{name} must be at least {least}, got {value}")
     return value
 
 
@@ -37,6 +37,14 @@ def _positive_number(env: Mapping[str, str], name: str, default: float) -> float
     return value
 
 
+def _drift_dir(env: Mapping[str, str]) -> Path | None:
+    """Every worker of one gunicorn must share it: gunicorn's fresh metrics dir (set before workers fork) is."""
+    if explicit := env.get("DRIFT_DIR", "").strip():
+        return Path(explicit)
+    metrics = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    return Path(metrics) / "drift" if metrics else None
+
+
 @dataclass(frozen=True)
 class ChurnConfig:
     model_path: Path = Path("models/model.bin")
@@ -44,6 +52,9 @@ class ChurnConfig:
     model_poll_seconds: float = 2.0
     max_batch: int = 10_000
     max_body_mb: int = 8
+    drift_window: int = 5000  # 0 turns drift monitoring off
+    drift_min_records: int = 500
+    drift_dir: Path | None = None  # the workers' shared window; default: beside gunicorn's metrics, else a temp dir
 
     @property
     def max_body_bytes(self) -> int:
@@ -58,4 +69,7 @@ class ChurnConfig:
             model_poll_seconds=_positive_number(env, "MODEL_POLL_SECONDS", cls.model_poll_seconds),
             max_batch=_positive_int(env, "MAX_BATCH", cls.max_batch),
             max_body_mb=_positive_int(env, "MAX_BODY_MB", cls.max_body_mb),
+            drift_window=_positive_int(env, "DRIFT_WINDOW", cls.drift_window, least=0),
+            drift_min_records=_positive_int(env, "DRIFT_MIN_RECORDS", cls.drift_min_records),
+            drift_dir=_drift_dir(env),
         )

@@ -40,6 +40,8 @@ def _json(description: str, ref: str) -> dict[str, Any]:
 def _post(summary: str, request_ref: str, response_ref: str) -> dict[str, Any]:
     return {"post": {
         "summary": summary,
+        "parameters": [{"name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+                        "description": "add each customer's three strongest reasons (DESIGN §8)"}],
         "requestBody": {"required": True, "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{request_ref}"}}}},
         "responses": {
             "200": _json("scored", response_ref),
@@ -55,6 +57,21 @@ def _get(summary: str, response: dict[str, Any]) -> dict[str, Any]:
     return {"get": {"summary": summary, "responses": {"200": response}}}
 
 
+def drift_schema() -> dict[str, Any]:
+    statuses = ["ok", "warn", "alert"]
+    value = {"type": "object", "required": ["psi", "status"],
+             "properties": {"psi": {"type": "number", "minimum": 0}, "status": {"type": "string", "enum": statuses}}}
+    return {"type": "object", "required": ["model_version", "window", "since", "status", "features", "prediction"],
+            "properties": {
+                "model_version": {"type": "string"},
+                "window": {"type": "integer", "minimum": 0},
+                "since": {"type": "string", "nullable": True, "description": "when the oldest record in the window was scored"},
+                "status": {"type": "string", "enum": [*statuses, "insufficient_data"]},
+                "features": {"type": "object", "additionalProperties": value},
+                "prediction": {**value, "nullable": True},
+            }}
+
+
 def openapi_document(max_batch: int) -> dict[str, Any]:
     prediction = {
         "type": "object",
@@ -64,6 +81,10 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
             "churn_probability": {"type": "number", "minimum": 0, "maximum": 1},
             "churn": {"type": "boolean"},
             "model_version": {"type": "string"},
+            "reasons": {"type": "array", "maxItems": 3, "items": {
+                "type": "object", "required": ["feature", "value", "contribution"],
+                "properties": {"feature": {"type": "string"}, "value": {},
+                               "contribution": {"type": "number", "exclusiveMinimum": True, "minimum": 0}}}},
         },
     }
     schemas = {
@@ -76,6 +97,7 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
             "predictions": {"type": "array", "items": prediction}, "model_version": {"type": "string"}}},
         "Error": ERROR_SCHEMA,
         "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+        "Drift": drift_schema(),
     }
     any_json = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}
     return with_server_limits({
@@ -89,6 +111,7 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
             "/readyz": {"get": {"summary": "Readiness: model loaded and verified", "responses": {
                 "200": _json("ready", "Status"), "503": _error("not ready")}}},
             "/model": _get("The model's manifest", any_json),
+            "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift")),
             "/metrics": _get("Prometheus metrics", {"description": "Prometheus text format",
                                                     "content": {"text/plain": {"schema": {"type": "string"}}}}),
             "/openapi.json": _get("This document", any_json),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from churn_service.artifact import ArtifactError, LoadedModel, load_artifact
+from churn_service.explain import Explainer, build_explainer
 from churn_service.scoring import Scorer, build_scorer
 
 
@@ -16,6 +17,7 @@ from churn_service.scoring import Scorer, build_scorer
 class Serving:
     model: LoadedModel
     scorer: Scorer
+    explainer: Explainer | None = None  # `?explain=true`; None for a model it cannot explain
 
     @property
     def version(self) -> str:
@@ -33,4 +35,4 @@ def load_serving(model_path: Path) -> Serving:
         scorer = build_scorer(model.dv, model.model)
     except ValueError as exc:  # e.g. a model using features outside the contract
         raise ArtifactError(f"{model_path}: {exc}") from None
-    return Serving(model, scorer)
+    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest))

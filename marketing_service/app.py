@@ -18,6 +18,7 @@ from marketing_service.config import MarketingConfig
 from marketing_service.db import WriteQueue, connect, init_db
 from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
+from marketing_service.observe import ChurnUpCollector
 from marketing_service.state import MarketingState, close_db
 from marketing_service.web import web
 
@@ -68,6 +69,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     background = BackgroundLoop(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
                                 config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
     metrics = ServiceMetrics()
+    metrics.exposed.register(ChurnUpCollector(client.reachable))
     app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue)
     csrf = CSRFProtect(app)
     csrf.exempt(api)

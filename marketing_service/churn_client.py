@@ -120,6 +120,16 @@ class ChurnClient:
             scores.extend(_score(p, body.get("model_version")) for p in predictions)
         return scores
 
+    def read(self, path: str) -> dict[str, Any] | None:
+        """A GET for a page (GET /model, /drift): the JSON object, or None when churn cannot say. No retries:
+        a person is waiting, and the page says churn is unavailable."""
+        try:
+            response = requests.get(f"{self.base_url}{path}", timeout=(self.timeout[0], 3))
+            answer = response.json() if response.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return None
+        return answer if isinstance(answer, dict) else None
+
     def reachable(self) -> bool:
         try:
             # No retries here: readiness probes want a quick, honest answer.

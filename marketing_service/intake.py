@@ -46,6 +46,7 @@ def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
         results.append({
             "customerid": customer.customerid, "status": "scored",
             "churn_probability": decision.churn_probability, "churn": decision.churn,
+            "model_version": decision.model_version,
             "offer": {"id": offer["id"], "status": offer["status"]} if offer else None,
         })
     return results

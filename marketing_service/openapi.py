@@ -43,6 +43,7 @@ def openapi_document(max_customers: int) -> dict[str, Any]:
         "customerid": {"type": "string"}, "status": {"type": "string", "enum": ["scored", "pending", "rejected"]},
         "reason": {"type": "string", "description": "why churn refused the record (status rejected)"},
         "churn_probability": {"type": "number", "minimum": 0, "maximum": 1}, "churn": {"type": "boolean"},
+        "model_version": {"type": "string", "description": "the churn model that decided (status scored)"},
         "offer": offer_ref}}
     results = {"type": "object", "required": ["customers"],
                "properties": {"customers": {"type": "array", "items": result}}}

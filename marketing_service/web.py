@@ -1,4 +1,4 @@
-"""The marketer's pages: the form, the result, the customers and the offers (HTML)."""
+"""The marketer's pages: the form, the result, the customers, the offers and the model (HTML)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from marketing_service import store
 from marketing_service.form_fields import contact_fields, feature_fields
 from marketing_service.intake import submit
+from marketing_service.model_page import BAR_PX, drift_rows, model_summary, threshold_marks
 from marketing_service.records import InvalidCustomer, parse_customer
 from marketing_service.state import request_db, state
 
@@ -66,3 +67,12 @@ def offer(offer_id: int):
     if found is None:
         abort(404, description=f"There is no offer #{offer_id}.")
     return render_template("offer.html", offer=found)
+
+
+@web.get("/model")
+def model():
+    """The model churn serves and its drift, asked of churn now; if churn cannot say, the page says so."""
+    client = state().client
+    served, drift = client.read("/model"), client.read("/drift")
+    return render_template("model.html", model=model_summary(served) if served else None, drift=drift,
+                           rows=drift_rows(drift) if drift else [], marks=threshold_marks(), bar_px=BAR_PX)

@@ -15,6 +15,7 @@ import numpy as np
 import sklearn
 
 from feature_contract import BINARY, CATEGORICAL, NUMERIC, schema
+from feature_contract.bins import decile_bins
 from train import exports
 from train.data import Dataset
 from train.pipeline import TrainResult
@@ -40,6 +41,7 @@ def feature_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
             "mean": round(float(values.mean()), 6),
             "std": round(float(values.std()), 6),
             "quantiles": {f"{q:g}": round(float(v), 6) for q, v in zip(QUANTILES, quantiles, strict=True)},
+            **decile_bins(values),  # the drift bins of live traffic
         }
     return stats
 
@@ -76,8 +78,7 @@ def _sha256(payload: bytes) -> str:
 
 def prediction_stats(test_scores: Any) -> dict[str, Any]:
     """Deciles of the held-out probabilities: the bins live predictions are compared with (drift)."""
-    deciles = np.quantile(np.asarray(test_scores, dtype=float), [i / 10 for i in range(1, 10)])
-    return {"deciles": [round(float(d), 6) for d in deciles]}
+    return decile_bins(test_scores)
 
 
 def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int,

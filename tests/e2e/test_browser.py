@@ -142,3 +142,45 @@ def test_every_page_sends_security_headers_and_safe_cookies(marketing: Marketing
         assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
     cookie = requests.get(marketing.url + "/", timeout=5).headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_model_page_shows_the_serving_model_and_drift_bars_coloured_by_status(page: Page, model_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    """After traffic where every contract is month-to-month and tenure tripled, the Model page draws those two
+    features red (alert) and the untouched ones green, beside the version churn reports."""
+    import csv
+    import random
+
+    from tests.helpers import DATA
+
+    env = {"MODEL_PATH": str(model_dir / "model.bin"), "DRIFT_WINDOW": "600", "DRIFT_MIN_RECORDS": "500"}
+    with Gunicorn("churn_service", env, workers=2) as churn, Marketing(tmp_path, churn.url) as marketing:
+        page.goto(f"{marketing.url}/model")
+        expect(page.locator("#drift-status")).to_have_attribute("data-status", "insufficient_data")
+        with open(DATA, newline="") as f:
+            rows = random.Random(5).sample(list(csv.DictReader(f)), 600)
+        shifted = [{**r, "Contract": "Month-to-month", "tenure": str(3 * int(r["tenure"]))} for r in rows]
+        assert requests.post(f"{churn.url}/predict/batch", json={"customers": shifted}, timeout=30).status_code == 200
+
+        page.get_by_role("link", name="Model").click()
+        served = requests.get(f"{churn.url}/model", timeout=5).json()
+        expect(page.locator("#model-version")).to_have_text(served["version"])
+        expect(page.locator("#test-auc")).to_have_text(f"{served['metrics']['test_auc']:.3f}")
+        expect(page.locator("#drift-status")).to_have_attribute("data-status", "alert")
+        for feature, status in (("contract", "alert"), ("tenure", "alert"), ("gender", "ok")):
+            row = page.locator(f"tr.drift-row[data-feature='{feature}']")
+            expect(row).to_have_attribute("data-status", status)
+            colour = row.locator("rect.bar-fill").evaluate("el => getComputedStyle(el).fill")
+            assert colour == {"alert": "rgb(198, 40, 40)", "ok": "rgb(46, 125, 50)"}[status], (feature, colour)
+        tenure_bar = float(page.locator("tr.drift-row[data-feature='tenure'] rect.bar-fill").get_attribute("width"))
+        gender_bar = float(page.locator("tr.drift-row[data-feature='gender'] rect.bar-fill").get_attribute("width"))
+        assert tenure_bar > 10 * gender_bar
+        page.screenshot(path=SCREENSHOTS / "model-drift.png", full_page=True)
+
+
+def test_model_page_says_so_when_churn_is_down(page: Page, tmp_path: Path) -> None:
+    from tests.helpers import free_port
+
+    with Marketing(tmp_path, f"http://127.0.0.1:{free_port()}") as marketing:
+        page.goto(f"{marketing.url}/model")
+        expect(page.locator("#churn-unavailable")).to_be_visible()

@@ -82,12 +82,21 @@ class Compose:
                     "BASE_IMAGE": BASE_IMAGES[layout], "IMAGE_TAG": f"e2e-{layout}"}
         self.base = [*tool.command, "-p", self.project, "-f", str(REPO / "docker-compose.yml")]
         self.marketing = f"http://127.0.0.1:{self.marketing_port}"
+        self.churn = f"http://127.0.0.1:{self.churn_port}"
+        self.prometheus_port = free_port()
+        self.env["PROMETHEUS_PORT"] = str(self.prometheus_port)
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([*self.base, *args], cwd=REPO, env=self.env, capture_output=True, text=True,
                               timeout=timeout)
         assert done.returncode == 0, f"compose {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
+
+    def started_at(self, service: str) -> str:
+        """When the service's container last started: unchanged means it was not restarted."""
+        container = self.run("ps", "-q", service).stdout.strip()
+        return subprocess.run(["docker", "inspect", "--format", "{{.State.StartedAt}}", container],
+                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
 
     def mail_files(self) -> list[str]:
         listing = self.run("exec", "-T", "marketing", "ls", "/data/mail").stdout.split()
@@ -139,7 +148,7 @@ def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     stack = Compose(tool, generation, layout)
     try:
         if layout not in built_layouts:
-            stack.run("build", timeout=BUILD_TIMEOUT_S)
+            stack.run("--profile", "tools", "build", timeout=BUILD_TIMEOUT_S)
             built_layouts.add(layout)
         stack.run("up", "-d", "--no-build", timeout=300)
         wait_for(lambda: requests.get(f"{stack.marketing}/readyz", timeout=3).json()["churn"] == "reachable",
@@ -147,7 +156,8 @@ def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield stack
     finally:
         subprocess.run([*stack.base, "logs", "--no-color", "--tail", "50"], cwd=REPO, env=stack.env, timeout=60)
-        subprocess.run([*stack.base, "down", "-v", "--remove-orphans", "--timeout", "10"], cwd=REPO, env=stack.env,
+        subprocess.run([*stack.base, "--profile", "monitoring", "down", "-v", "--remove-orphans", "--timeout", "10"],
+                       cwd=REPO, env=stack.env,
                        capture_output=True, timeout=180)
 
 
@@ -204,3 +214,42 @@ def test_services_run_the_python_of_the_base_image_with_packages_from_the_venv(c
         assert prefix == "/opt/venv" and flask_file.startswith("/opt/venv/lib/python3.11/site-packages/")
         assert os.path.realpath(executable).endswith("python3.11")
         assert compose.run("exec", "-T", service, "readlink", "-f", expected_python).stdout.strip() == executable
+
+
+def test_a_model_trained_with_the_tools_profile_is_served_without_a_restart(compose: Compose) -> None:
+    """DESIGN §7 in compose: the `train` tool writes into the churn service's registry volume, and the
+    running churn container serves the new version (and the old one again after a rollback) unrestarted."""
+    def served() -> str:
+        return requests.get(f"{compose.churn}/readyz", timeout=5).json()["model_version"]
+
+    seeded, started = served(), compose.started_at("churn")
+    listed = compose.run("--profile", "tools", "run", "--rm", "-T", "train", "list").stdout
+    assert f"* {seeded}" in listed, f"the volume is not seeded with the image's model:\n{listed}"
+    trained = compose.run("--profile", "tools", "run", "--rm", "-T", "train", "--data", "/data/telco-customer-churn.csv",
+                          "--C", "0.5", "--promote", "always", timeout=600).stdout
+    assert "PROMOTED" in trained, trained
+    new = wait_for(lambda: (version := served()) != seeded and version, timeout=2 + 1 + 10,
+                   what="churn to serve the promoted model")
+    assert new in trained and compose.started_at("churn") == started
+    decided = submit(compose, dict(LIKELY_CHURNER, customerid="E2E-M", email="m@example.com", name="Mo"))
+    assert decided.json()["customers"][0]["model_version"] == new
+
+    compose.run("--profile", "tools", "run", "--rm", "-T", "train", "rollback", timeout=120)
+    wait_for(lambda: served() == seeded, timeout=2 + 1 + 10, what="churn to serve the seeded model again")
+    assert compose.started_at("churn") == started
+
+
+def test_the_monitoring_profile_scrapes_both_services_with_the_projects_rules(compose: Compose) -> None:
+    """Prometheus (Debian's package in an image of ours) configured from monitoring/ itself."""
+    compose.run("--profile", "monitoring", "build", "prometheus", timeout=BUILD_TIMEOUT_S)
+    compose.run("--profile", "monitoring", "up", "-d", "--no-build", "prometheus", timeout=300)
+    api = f"http://127.0.0.1:{compose.prometheus_port}/api/v1"
+
+    def targets_up() -> set[str]:
+        targets = requests.get(f"{api}/targets", timeout=5).json()["data"]["activeTargets"]
+        return {t["labels"]["job"] for t in targets if t["health"] == "up"} == {"churn", "marketing"}
+
+    wait_for(targets_up, timeout=90, what="prometheus scraping churn and marketing on the compose network")
+    rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
+    assert {r["name"] for g in rules for r in g["rules"]} >= {"ChurnFeatureDrift", "ChurnPredictionDrift",
+                                                              "ChurnServerErrors", "MarketingCannotReachChurn"}

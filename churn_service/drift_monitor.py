@@ -1,0 +1,96 @@
+"""One worker's side of drift monitoring: record each scored record's bins, answer `/drift`, feed the gauges."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+
+from churn_service.drift import DriftBins, drift_bins
+from churn_service.drift_window import RingWriter, drop_version, read_window
+from churn_service.serving import Serving
+
+log = logging.getLogger(__name__)
+
+
+class DriftMonitor:
+    def __init__(self, folder: Path, window: int, min_records: int):
+        self.folder, self.window, self.min_records = folder, window, min_records
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._bins: DriftBins | None = None
+        self._ring: RingWriter | None = None
+        self._slot_lock = threading.Lock()
+        self._next_slot = 0
+
+    def _follow(self, serving: Serving) -> None:
+        """First record of a new model in this worker: the window restarts (rare, so a lock is fine)."""
+        with self._lock:
+            if self._version == serving.version:
+                return
+            if self._version is not None:
+                drop_version(self.folder, self._version)
+            if self._ring is not None:
+                self._ring.close()
+            self._bins = drift_bins(serving.model.manifest)
+            self._ring = (RingWriter(self.folder, serving.version, self._bins.width, self.window)
+                          if self._bins else None)
+            if self._bins is None:
+                log.warning("model %s has no drift statistics (trained before drift); /drift stays empty",
+                            serving.version)
+            self._version = serving.version
+
+    def observe(self, serving: Serving, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> None:
+        if not self.window:
+            return
+        if serving.version != self._version:
+            self._follow(serving)
+        bins, ring = self._bins, self._ring
+        if bins is None or ring is None or serving.version != ring.version:
+            return
+        with self._slot_lock:  # each thread of the worker gets slots of its own
+            first, self._next_slot = self._next_slot, self._next_slot + len(records)
+        if len(records) == 1:
+            ring.add(first, bins.row(records[0], probabilities[0]))
+        else:
+            ring.add_many(first, bins.rows(records, probabilities))
+
+    def report(self, serving: Serving) -> dict[str, Any]:
+        """The `/drift` body of DESIGN §7 for the model `serving` holds."""
+        bins = drift_bins(serving.model.manifest) if serving.version != self._version else self._bins
+        body: dict[str, Any] = {"model_version": serving.version, "window": 0, "since": None}
+        if bins is None or not self.window:
+            return {**body, "status": "insufficient_data", "features": {}, "prediction": None}
+        rows, since = read_window(self.folder, serving.version, bins.width, self.window)
+        body["window"] = len(rows)
+        if since is not None:
+            body["since"] = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
+        return {**body, **bins.report(rows, self.min_records)}
+
+
+class DriftCollector:
+    """`churn_feature_psi{feature}` and `churn_prediction_psi`, computed from the shared window at scrape time
+    (so every worker exposes the whole service's values, with no per-worker gauge files to merge)."""
+
+    def __init__(self, monitor: DriftMonitor, serving: Any):
+        self.monitor, self.serving = monitor, serving  # serving: a callable returning the current Serving
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """Names only, so registering the collector computes nothing."""
+        yield GaugeMetricFamily("churn_feature_psi", "", labels=["feature"])
+        yield GaugeMetricFamily("churn_prediction_psi", "")
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        report = self.monitor.report(self.serving())
+        features = GaugeMetricFamily("churn_feature_psi", "PSI of each feature over the drift window", labels=["feature"])
+        for name, value in report["features"].items():
+            features.add_metric([name], value["psi"])
+        yield features
+        if report["prediction"] is not None:
+            yield GaugeMetricFamily("churn_prediction_psi", "PSI of the predicted probabilities over the drift window",
+                                    value=report["prediction"]["psi"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -47,10 +49,10 @@ class FeatureBins:
         return bin_index(self.edges, float(value))
 
     def column(self, values: Sequence[Any]) -> np.ndarray:
-        """`index` of many values at once (a batch): one vectorised search, or one lookup per value."""
+        """`index` of many values at once (a batch): one vectorised search, or one C-level map of lookups."""
         if self.categories is not None:
-            get, unseen = self.categories.get, self.unseen
-            return np.array([get(v, unseen) for v in values], dtype=np.uint8)
+            return np.fromiter(map(self.categories.get, values, repeat(self.unseen, len(values))), dtype=np.uint8,
+                               count=len(values))
         return np.searchsorted(np.asarray(self.edges), np.asarray(values, dtype=float), side="left").astype(np.uint8)
 
 
@@ -69,7 +71,8 @@ class DriftBins:
 
     def rows(self, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> np.ndarray:
         """`row` of every record of a batch, column by column: (len(records), width) bin indices."""
-        columns = [f.column([r[f.name] for r in records]) for f in self.features]
+        values = zip(*map(itemgetter(*(f.name for f in self.features)), records), strict=True)
+        columns = [f.column(column) for f, column in zip(self.features, values, strict=True)]
         return np.column_stack([*columns, self.prediction.column(probabilities)])
 
     def report(self, rows: np.ndarray, min_records: int) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from http_common.errors import error_or_page, internal_error, register_error_han
 from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
 from marketing_service.background import BackgroundLoop
+from marketing_service.campaigns.api import allow_uploads, campaigns_api
+from marketing_service.campaigns.pages import campaigns_web
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import WriteQueue, connect, init_db
@@ -20,6 +22,8 @@ from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.observe import ChurnUpCollector
 from marketing_service.state import MarketingState, close_db
+from marketing_service.suppression import Links
+from marketing_service.unsubscribe import unsubscribe
 from marketing_service.web import web
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,13 +70,18 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
     write_queue = WriteQueue(config.db_path)
+    links = Links(app.config["SECRET_KEY"], config.public_url)
     background = BackgroundLoop(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
-                                config.campaign, config.mail_from, config.poll_interval, config.lease_seconds)
+                                config.campaign, config.mail_from, config.poll_interval, config.lease_seconds, links,
+                                config.offer_cooldown_days)
     metrics = ServiceMetrics()
     metrics.exposed.register(ChurnUpCollector(client.reachable))
-    app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue)
+    app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue, links)
+    app.before_request(allow_uploads)  # before CSRF protection reads the (large) form
     csrf = CSRFProtect(app)
     csrf.exempt(api)
+    csrf.exempt(campaigns_api)
+    csrf.exempt(unsubscribe)  # the signed token in the URL is the authority; mail clients post without a form
     register_error_handlers(app, html_page=error_page)
     app.register_error_handler(sqlite3.OperationalError, storage_busy)
     instrument(app, metrics)
@@ -80,6 +89,9 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.teardown_appcontext(close_db)
     app.register_blueprint(web)
     app.register_blueprint(api)
+    app.register_blueprint(unsubscribe)
+    app.register_blueprint(campaigns_api)
+    app.register_blueprint(campaigns_web)
     if config.background:
         background.start()
     logging.getLogger(__name__).info("marketing ready: churn at %s, %s mailer, db %s",

@@ -12,10 +12,12 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
+from marketing_service.campaigns.processing import work_once
 from marketing_service.churn_client import ChurnClient
 from marketing_service.delivery import deliver_due
 from marketing_service.intake import rescore_pending
 from marketing_service.mailer import Mailer
+from marketing_service.suppression import Links
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
@@ -23,8 +25,10 @@ RESCORE_BATCH = 200
 
 class BackgroundLoop:
     def __init__(self, connect: Callable[[], sqlite3.Connection], client: ChurnClient, mailer: Mailer,
-                 campaign: str, mail_from: str, interval: float, lease_s: float):
-        self.connect, self.client, self.mailer = connect, client, mailer
+                 campaign: str, mail_from: str, interval: float, lease_s: float, links: Links,
+                 cooldown_days: float = 30.0):
+        self.cooldown_days = cooldown_days
+        self.connect, self.client, self.mailer, self.links = connect, client, mailer, links
         self.campaign, self.mail_from, self.interval, self.lease_s = campaign, mail_from, interval, lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -54,15 +58,20 @@ class BackgroundLoop:
         conn = self.connect()
         try:
             while not self._stop.is_set():
+                busy = False
                 try:
-                    self.run_once(conn)
+                    busy = self.run_once(conn)
                 except Exception:  # any failure of one pass (a database error, a bug): log, try next tick
                     log.exception("background pass failed; retrying next tick")
-                self._wake.wait(self.interval)
-                self._wake.clear()
+                if not busy:  # work done means more may be due: go on at once, else wait for the next tick
+                    self._wake.wait(self.interval)
+                    self._wake.clear()
         finally:
             conn.close()
 
-    def run_once(self, conn: sqlite3.Connection) -> None:
-        rescore_pending(conn, self.client, self.campaign, RESCORE_BATCH, self.lease_s)
-        deliver_due(conn, self.mailer, self.mail_from, self.lease_s)
+    def run_once(self, conn: sqlite3.Connection) -> bool:
+        """One pass; True when it did something, so more may be waiting (the loop then goes on at once)."""
+        rescored = rescore_pending(conn, self.client, self.campaign, RESCORE_BATCH, self.lease_s)
+        delivered = deliver_due(conn, self.mailer, self.mail_from, self.lease_s, self.links)
+        campaign_step = work_once(conn, self.client, self.lease_s, self.cooldown_days)
+        return bool(rescored or delivered or campaign_step)

@@ -37,6 +37,7 @@ class Score:
     churn_probability: float
     churn: bool
     model_version: str
+    reasons: tuple[tuple[str, Any], ...] = ()  # (feature, value), strongest first: churn's `?explain=true`
 
 
 def make_session(retries: int = 2, backoff_factor: float = 0.2) -> requests.Session:
@@ -76,7 +77,14 @@ def _score(item: Any, version: Any) -> Score:
     if (not isinstance(probability, (int, float)) or isinstance(probability, bool) or not math.isfinite(probability)
             or not 0 <= probability <= 1 or not isinstance(churn, bool) or not isinstance(version, str)):
         raise ChurnUnavailable(f"churn answered without a usable prediction: {str(item)[:200]}")
-    return Score(float(probability), churn, version)
+    return Score(float(probability), churn, version, _reasons(item.get("reasons")))
+
+
+def _reasons(raw: Any) -> tuple[tuple[str, Any], ...]:
+    """Churn's reasons where they are what it promised; anything else is no reasons, never a failed score."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple((r["feature"], r.get("value")) for r in raw[:3] if isinstance(r, dict) and isinstance(r.get("feature"), str))
 
 
 class ChurnClient:
@@ -107,12 +115,12 @@ class ChurnClient:
         """One Score per record, in order; the batch endpoint for lists. Raises ChurnUnavailable or
         ChurnRejected; never returns fewer or more scores than records."""
         if len(features) == 1:
-            body = self._post("/predict", features[0])
+            body = self._post("/predict?explain=true", features[0])
             return [_score(body, body.get("model_version"))]
         scores: list[Score] = []
         for start in range(0, len(features), self.batch_chunk):
             chunk = list(features[start:start + self.batch_chunk])
-            body = self._post("/predict/batch", {"customers": chunk}, offset=start)
+            body = self._post("/predict/batch?explain=true", {"customers": chunk}, offset=start)
             predictions = body.get("predictions")
             if not isinstance(predictions, list) or len(predictions) != len(chunk):
                 raise ChurnUnavailable(f"churn answered {len(predictions) if isinstance(predictions, list) else 'no'}"

@@ -53,6 +53,9 @@ class MarketingConfig:
     db_busy_timeout_ms: int = 15_000
     background: bool = True
     session_cookie_secure: bool = False
+    max_upload_mb: float = 50  # a campaign's customer list
+    offer_cooldown_days: float = 30  # at most one offer per customer this often, across campaigns
+    public_url: str = "http://localhost:8000"  # where people reach these pages: the base of unsubscribe links
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MarketingConfig:
@@ -61,6 +64,9 @@ class MarketingConfig:
         if mailer not in ("log", "smtp"):
             raise ConfigError(f"MAILER must be 'log' or 'smtp', got {mailer!r}")
         churn_url = (env.get("CHURN_URL", "").strip() or cls.churn_url).rstrip("/")
+        public_url = (env.get("PUBLIC_URL", "").strip() or cls.public_url).rstrip("/")
+        if not public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"PUBLIC_URL must start with http:// or https://, got {public_url!r}")
         if not churn_url.startswith(("http://", "https://")):
             raise ConfigError(f"CHURN_URL must start with http:// or https://, got {churn_url!r}")
         return cls(
@@ -81,6 +87,9 @@ class MarketingConfig:
             db_busy_timeout_ms=int(_number(env, "DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0)),
             background=_flag(env, "BACKGROUND", True),
             session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", False),
+            public_url=public_url,
+            max_upload_mb=_number(env, "MAX_UPLOAD_MB", cls.max_upload_mb, 0.01),
+            offer_cooldown_days=_number(env, "OFFER_COOLDOWN_DAYS", cls.offer_cooldown_days, 0),
         )
 
     def resolved_secret_key(self) -> str:

@@ -25,11 +25,13 @@ class Decision:
     churn: bool
     model_version: str
     offer: tuple[str, str] | None  # subject and body, for a likely churner
+    reasons: str = "[]"  # JSON [[feature, value], ...], strongest first
 
 
 def decide(customerid: str, name: str, features: Mapping[str, Any], score: Score) -> Decision:
     offer = compose_offer(name, dict(features), score.churn_probability) if score.churn else None
-    return Decision(customerid, score.churn_probability, score.churn, score.model_version, offer)
+    return Decision(customerid, score.churn_probability, score.churn, score.model_version, offer,
+                    json.dumps([list(r) for r in score.reasons]))
 
 
 def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], campaign: str,
@@ -70,9 +72,9 @@ def record(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: st
         guard, args = ("AND status = 'pending' AND lease_token = ?", (lease_token,)) if lease_token else ("", ())
         row = conn.execute(
             f"""UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,
-                  last_error = NULL, claimed_until = 0, lease_token = NULL, updated_at = ?
+                  reasons = ?, last_error = NULL, claimed_until = 0, lease_token = NULL, updated_at = ?
                 WHERE customerid = ? {guard} RETURNING email""",
-            (d.churn_probability, int(d.churn), d.model_version, stamp, d.customerid, *args),
+            (d.churn_probability, int(d.churn), d.model_version, d.reasons, stamp, d.customerid, *args),
         ).fetchone()
         if row is None:
             continue
@@ -85,8 +87,9 @@ def record(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: st
             continue
         conn.execute(
             """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
-               VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
-            (d.customerid, campaign, row["email"], *d.offer, stamp),
+               SELECT ?, ?, ?, ?, ?, 'queued', ? WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email = lower(?))
+               ON CONFLICT (customerid, campaign) DO NOTHING""",
+            (d.customerid, campaign, row["email"], *d.offer, stamp, row["email"].strip()),
         )
         offers[d.customerid] = conn.execute(
             "SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?", (d.customerid, campaign)

@@ -1,6 +1,7 @@
 """Deliver offer emails: `log` writes RFC 5322 .eml files (the mock), `smtp` sends them."""
 from __future__ import annotations
 
+import email.policy
 import os
 import smtplib
 import tempfile
@@ -9,9 +10,13 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
+# Long header values (the unsubscribe URL) are folded at spaces only, never turned into RFC 2047 encoded
+# words, which mail clients would not read as a URL. 998 is RFC 5322's hard line limit.
+POLICY = email.policy.default.clone(max_line_length=998)
 
-def build_message(offer: Any, mail_from: str) -> EmailMessage:
-    message = EmailMessage()
+
+def build_message(offer: Any, mail_from: str, unsubscribe_url: str) -> EmailMessage:
+    message = EmailMessage(policy=POLICY)
     message["From"] = mail_from
     message["To"] = offer["to_addr"]
     message["Subject"] = offer["subject"]
@@ -19,7 +24,10 @@ def build_message(offer: Any, mail_from: str) -> EmailMessage:
     # One Message-ID per offer: a resend after a crash is recognisably the same email.
     message["Message-ID"] = make_msgid(idstring=f"offer-{offer['id']}-{offer['campaign']}", domain="churn.local")
     message["X-Offer-Id"] = str(offer["id"])
-    message.set_content(offer["body"])
+    # RFC 8058 one-click: mail clients show an unsubscribe button that POSTs to the signed URL.
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(f"{offer['body']}\n--\nNo more offers from us: {unsubscribe_url}\n")
     return message
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-VERSION = 2
+VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS customers (
     churn_probability REAL,
     churn            INTEGER,
     model_version    TEXT,
+    reasons          TEXT,
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  REAL NOT NULL DEFAULT 0,
     claimed_until    REAL NOT NULL DEFAULT 0,
@@ -55,6 +56,53 @@ CREATE TABLE IF NOT EXISTS offers (
     UNIQUE (customerid, campaign)
 );
 CREATE INDEX IF NOT EXISTS offers_due ON offers (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS suppressions (
+    email            TEXT PRIMARY KEY,  -- lower case
+    created_at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaigns (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'running', 'waiting_for_churn', 'done', 'failed')),
+    settings         TEXT NOT NULL,
+    rows             INTEGER NOT NULL DEFAULT 0,
+    accepted         INTEGER NOT NULL DEFAULT 0,
+    rejected         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    finished_at      TEXT
+);
+CREATE TABLE IF NOT EXISTS campaign_rows (
+    campaign_id      INTEGER NOT NULL REFERENCES campaigns (id),
+    line             INTEGER NOT NULL,
+    customerid       TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    email            TEXT NOT NULL,
+    features         TEXT NOT NULL,
+    scored           INTEGER NOT NULL DEFAULT 0,
+    claimed_until    REAL NOT NULL DEFAULT 0,
+    lease_token      TEXT,
+    churn_probability REAL,
+    churn            INTEGER,
+    expected_value   REAL,
+    model_version    TEXT,
+    reasons          TEXT,
+    decision         TEXT CHECK (decision IN ('offer', 'holdout', 'below_target', 'suppressed', 'cooldown', 'over_budget')),
+    offer_id         INTEGER,
+    churned          INTEGER,
+    PRIMARY KEY (campaign_id, customerid)
+);
+CREATE INDEX IF NOT EXISTS campaign_rows_todo ON campaign_rows (campaign_id, scored, claimed_until);
+CREATE TABLE IF NOT EXISTS campaign_rejects (
+    campaign_id      INTEGER NOT NULL REFERENCES campaigns (id),
+    line             INTEGER NOT NULL,
+    customerid       TEXT NOT NULL DEFAULT '',
+    field            TEXT NOT NULL,
+    message          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS campaign_rejects_by_campaign ON campaign_rejects (campaign_id, line);
+CREATE INDEX IF NOT EXISTS offers_recent_by_customer ON offers (customerid, created_at);
 """
 
 
@@ -76,6 +124,15 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE offers ADD COLUMN lease_token TEXT")
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """v3: the reasons churn gave for each decision (`?explain=true`), the addresses that unsubscribed, and
+    campaigns (DESIGN §8)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(customers)")}
+    if "reasons" not in columns:  # a v1 file rebuilt by _v1_to_v2 already has it
+        conn.execute("ALTER TABLE customers ADD COLUMN reasons TEXT")
+    _create(conn, SCHEMA)  # the new tables (suppressions, campaigns); the existing ones are left as they are
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in script.split(";"):
         if statement.strip():
@@ -88,8 +145,11 @@ def migrate(conn: sqlite3.Connection) -> None:
     existing = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'customers'").fetchone()
     if version == 0 and existing is None:
         _create(conn, SCHEMA)
-    elif version < 2:
-        _v1_to_v2(conn)
+    else:
+        if version < 2:
+            _v1_to_v2(conn)
+        if version < 3:
+            _v2_to_v3(conn)
     broken = conn.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise sqlite3.IntegrityError(f"migration to version {VERSION} broke {len(broken)} references; rolled back")

@@ -11,6 +11,7 @@ from marketing_service.background import BackgroundLoop
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.db import WriteQueue, connect
+from marketing_service.suppression import Links
 
 
 @dataclass
@@ -20,6 +21,7 @@ class MarketingState:
     background: BackgroundLoop
     metrics: ServiceMetrics
     write_queue: WriteQueue
+    links: Links
 
 
 def state() -> MarketingState:

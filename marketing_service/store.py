@@ -1,10 +1,13 @@
 """What the pages and the JSON lists read: customers with their decisions, and the offer outbox."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
-CUSTOMER_COLUMNS = ("customerid, name, email, status, churn_probability, churn, model_version,"
+from marketing_service.reason_words import reason_phrases
+
+CUSTOMER_COLUMNS = ("customerid, name, email, status, churn_probability, churn, model_version, reasons,"
                     " last_error AS reason, created_at, updated_at")
 OFFER_COLUMNS = "id, customerid, campaign, to_addr AS \"to\", subject, body, status, attempts, created_at, sent_at"
 
@@ -24,6 +27,7 @@ def get_customer(conn: sqlite3.Connection, customerid: str) -> dict[str, Any] | 
 def _customer_dict(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     data["churn"] = None if data["churn"] is None else bool(data["churn"])
+    data["reasons"] = reason_phrases(json.loads(data["reasons"] or "[]"))
     return data
 
 

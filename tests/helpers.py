@@ -12,7 +12,8 @@ from pathlib import Path
 from harness import DATA, REPO
 from harness.servers import RUNNING, Gunicorn, free_port, rss_kib, run_train, worker_pids
 
-__all__ = ["DATA", "REPO", "RUNNING", "Gunicorn", "Marketing", "count", "customer", "free_port", "rss_kib",
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # what the browser tests saw, kept for people
+__all__ = ["DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "count", "customer", "free_port", "rss_kib",
            "run_schemathesis", "run_train", "wait_for", "worker_pids"]
 
 

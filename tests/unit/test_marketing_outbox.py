@@ -19,6 +19,7 @@ from marketing_service.decisions import decide, save_customers
 from marketing_service.delivery import deliver_due
 from marketing_service.mailer import SmtpMailer
 from marketing_service.records import parse_customer
+from marketing_service.suppression import Links
 from tests.helpers import free_port
 from tests.samples import LIKELY_CHURNER
 
@@ -84,7 +85,7 @@ def test_two_workers_and_a_slow_mail_server_send_every_email_exactly_once(db_pat
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and conn.execute(
                     "SELECT COUNT(*) FROM offers WHERE status != 'sent'").fetchone()[0]:
-                deliver_due(conn, mailer, "offers@example.com", lease_s=1.0)
+                deliver_due(conn, mailer, "offers@example.com", lease_s=1.0, links=Links("k", "http://marketing.test"))
             conn.close()
 
         threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -139,11 +140,28 @@ def test_a_v1_database_is_migrated_in_place_keeping_its_rows(v1_database: Path) 
     init_db(v1_database)
     init_db(v1_database)  # a second start finds it current
     conn = connect(v1_database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert [tuple(r) for r in conn.execute("SELECT customerid, status FROM customers")] == [("A", "scored")]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert [tuple(r) for r in conn.execute("SELECT customerid, status, reasons FROM customers")] == [("A", "scored", None)]
     conn.execute("UPDATE customers SET status = 'rejected' WHERE customerid = 'A'")
     assert conn.execute("SELECT lease_token FROM offers").fetchone()[0] is None
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_v2_database_gains_the_reasons_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    from marketing_service.schema import SCHEMA
+
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as conn:  # the release before reasons: today's schema without that column
+        conn.executescript(SCHEMA.replace("    reasons          TEXT,\n", "") + "PRAGMA user_version = 2;")
+        assert "reasons" not in {row[1] for row in conn.execute("PRAGMA table_info(customers)")}
+        conn.execute("INSERT INTO customers (customerid, email, features, status, created_at, updated_at)"
+                     " VALUES ('B', 'b@example.com', '{}', 'rejected', 't', 't')")
+    init_db(path)
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert [tuple(r) for r in conn.execute("SELECT customerid, status, reasons FROM customers")] == [("B", "rejected", None)]
 
 
 V1_SCHEMA = """

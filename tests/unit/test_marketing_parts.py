@@ -75,7 +75,7 @@ def test_the_log_mailer_writes_one_eml_per_offer_and_a_retry_replaces_it(tmp_pat
     mailer = LogMailer(tmp_path / "mail")
     offer = {"id": 7, "campaign": "retention", "to_addr": "ann@example.com", "subject": "3 months free", "body": "Hi\n"}
     for _ in range(2):
-        mailer.send(build_message(offer, "Offers <offers@example.com>"), 7)
+        mailer.send(build_message(offer, "Offers <offers@example.com>", "http://marketing.test/unsubscribe/t"), 7)
     files = list((tmp_path / "mail").iterdir())
     assert [f.name for f in files] == ["offer-7.eml"]
     message = email.message_from_bytes(files[0].read_bytes())

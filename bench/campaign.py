@@ -1,0 +1,89 @@
+"""`python -m bench.campaign`: a 100,000-row campaign end to end (DESIGN §8), timed as a marketer sees it.
+
+The data set's rows repeated with fresh IDs are uploaded as one CSV; the clock stops when the campaign is
+`done`. Peak RSS of the marketing workers is sampled meanwhile. By default it starts churn and marketing
+under gunicorn here (2 workers each); `--url` points it at a running marketing instead (for example compose's,
+`--url http://127.0.0.1:8000`, with `--pids` from `docker top` or left empty).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from harness import REPO
+from harness.customer_lists import telco_csv
+from harness.servers import Gunicorn, rss_kib, run_train, worker_pids
+
+log = logging.getLogger("bench.campaign")
+RESULTS = REPO / "bench" / "results"
+
+
+def run_campaign(url: str, body: bytes, pids: list[int]) -> dict[str, Any]:
+    peak, stop = {pid: 0 for pid in pids}, threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for pid in peak:
+                try:
+                    peak[pid] = max(peak[pid], rss_kib(pid))
+                except OSError:
+                    pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    response = requests.post(f"{url}/api/campaigns", files={"file": ("customers.csv", body, "text/csv")},
+                             data={"name": "bench", "mode": "expected_value", "max_offers": "5000"}, timeout=300)
+    response.raise_for_status()
+    uploaded = time.monotonic() - started
+    campaign_id = response.json()["id"]
+    while (status := requests.get(f"{url}/api/campaigns/{campaign_id}", timeout=10).json())["status"] != "done":
+        if status["status"] == "failed":
+            raise RuntimeError(f"campaign failed: {status}")
+        time.sleep(0.25)
+    total = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    return {"rows": status["rows"], "accepted": status["accepted"], "offers": status["offers"],
+            "upload_mb": round(len(body) / 1e6, 1), "upload_s": round(uploaded, 2), "total_s": round(total, 2),
+            "rows_per_s": round(status["rows"] / total), "peak_worker_rss_mb": {str(p): round(k / 1024) for p, k in peak.items()}}
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m bench.campaign", description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--url", help="a running marketing service (default: start churn and marketing here)")
+    parser.add_argument("--pids", default="", help="with --url: worker pids to sample RSS of, comma-separated")
+    parser.add_argument("--label", default="local", help="where it ran, for the results file (local, compose)")
+    args = parser.parse_args()
+    body = telco_csv(args.rows, prefix="BENCH")
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp, ExitStack() as stack:
+        url, pids = args.url, [int(p) for p in args.pids.split(",") if p]
+        if url is None:
+            assert run_train("--output-dir", Path(tmp) / "model").returncode == 0, "training failed"
+            churn = stack.enter_context(Gunicorn("churn_service", {"MODEL_PATH": f"{tmp}/model/model.bin"}, workers=2))
+            env = {"CHURN_URL": churn.url, "MARKETING_DB": f"{tmp}/m.db", "MAIL_DIR": f"{tmp}/mail"}
+            marketing = stack.enter_context(Gunicorn("marketing_service", env, workers=2))
+            url, pids = marketing.url, worker_pids(marketing.proc.pid)
+        log.info("%d rows (%.1f MB) to %s", args.rows, len(body) / 1e6, url)
+        result = {"where": args.label, **run_campaign(url, body, pids)}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"campaign-{args.label}.json").write_text(json.dumps(result, indent=2) + "\n")
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The campaigns API of DESIGN §8: create (multipart CSV or JSON), status, CSV downloads, outcomes."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+
+from http_common.errors import ApiError, json_response, read_json
+from marketing_service.campaigns import exports, outcomes, store
+from marketing_service.campaigns.settings import InvalidSettings, parse_settings
+from marketing_service.campaigns.upload import UploadError, csv_rows, json_rows
+from marketing_service.db import connect
+from marketing_service.state import request_db, state
+
+campaigns_api = Blueprint("campaigns_api", __name__)
+MAX_JSON_CUSTOMERS = 100_000
+
+
+def _settings_error(exc: InvalidSettings) -> ApiError:
+    return ApiError(422, "invalid_settings", "the campaign settings are invalid",
+                    [{"field": f, "message": m} for f, m in exc.errors.items()])
+
+
+UPLOAD_ENDPOINTS = ("campaigns_api.create", "campaigns_web.create")
+
+
+def allow_uploads() -> None:
+    """A before_request hook, registered ahead of CSRF protection (which reads the form): the upload routes
+    take up to MAX_UPLOAD_MB, everything else keeps the app's MAX_BODY_MB."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = int(state().config.max_upload_mb * 1024 * 1024)
+
+
+def create_from_request() -> int:
+    """A multipart upload (`file` + fields) or a JSON body; ApiError for anything unusable."""
+    if request.mimetype == "multipart/form-data":
+        fields: dict[str, Any] = request.form.to_dict()
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ApiError(422, "invalid_upload", "attach the customer list as the file field `file` (CSV)",
+                           [{"field": "file", "message": "is required"}])
+        try:
+            name, settings = parse_settings(fields)
+        except InvalidSettings as exc:
+            raise _settings_error(exc) from None
+        rows = csv_rows(upload.stream)
+    else:
+        body = read_json(request)
+        customers = body.get("customers") if isinstance(body, dict) else None
+        if not isinstance(customers, list) or not customers or len(customers) > MAX_JSON_CUSTOMERS:
+            raise ApiError(422, "invalid_upload", f"send \"customers\": a list of 1 to {MAX_JSON_CUSTOMERS} customers",
+                           [{"field": "customers", "message": "must be a non-empty list"}])
+        try:
+            name, settings = parse_settings(body)
+        except InvalidSettings as exc:
+            raise _settings_error(exc) from None
+        rows = json_rows(customers)
+    try:
+        return store.create(request_db(), name, settings, rows)
+    except UploadError as exc:
+        raise ApiError(422, "invalid_upload", str(exc), [{"field": "file", "message": str(exc)}]) from None
+
+
+def _campaign_or_404(campaign_id: int) -> dict[str, Any]:
+    found = store.summary(request_db(), campaign_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"there is no campaign {campaign_id}")
+    return found
+
+
+@campaigns_api.post("/api/campaigns")
+def create():
+    campaign_id = create_from_request()
+    state().background.kick()
+    response = json_response({"id": campaign_id, "status": "queued"}, 202)
+    response.headers["Location"] = url_for("campaigns_api.status", campaign_id=campaign_id)
+    return response
+
+
+@campaigns_api.get("/api/campaigns")
+def listing():
+    return json_response({"campaigns": store.recent(request_db())})
+
+
+@campaigns_api.get("/api/campaigns/<int:campaign_id>")
+def status(campaign_id: int):
+    return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id)})
+
+
+def _stream_csv(campaign_id: int, filename: str, make: Any) -> Response:
+    _campaign_or_404(campaign_id)
+    config = state().config
+
+    def generate() -> Iterator[str]:  # its own connection: the request's is closed before the stream ends
+        conn = connect(config.db_path, config.db_busy_timeout_ms)
+        try:
+            yield from make(conn, campaign_id)
+        finally:
+            conn.close()
+
+    return Response(generate(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-{filename}"'})
+
+
+@campaigns_api.get("/api/campaigns/<int:campaign_id>/results.csv")
+def results(campaign_id: int):
+    return _stream_csv(campaign_id, "results.csv", exports.results_csv)
+
+
+@campaigns_api.get("/api/campaigns/<int:campaign_id>/rejects.csv")
+def rejects(campaign_id: int):
+    return _stream_csv(campaign_id, "rejects.csv", exports.rejects_csv)
+
+
+def read_outcomes_text() -> str:
+    upload = request.files.get("file")
+    raw = upload.read() if upload is not None else request.get_data()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_outcomes", "the outcomes file is not UTF-8 text") from None
+
+
+@campaigns_api.post("/api/campaigns/<int:campaign_id>/outcomes")
+def record_outcomes(campaign_id: int):
+    found = _campaign_or_404(campaign_id)
+    if found["status"] != "done":
+        raise ApiError(409, "not_done", "outcomes can be recorded once the campaign is done")
+    try:
+        pairs, bad = outcomes.parse_outcomes(read_outcomes_text())
+    except outcomes.OutcomeError as exc:
+        raise ApiError(422, "invalid_outcomes", str(exc)) from None
+    matched = outcomes.store_outcomes(request_db(), campaign_id, pairs)
+    return json_response({"matched": matched, "unmatched": len(pairs) - matched, "rejected": bad[:100],
+                          "uplift": outcomes.report(request_db(), campaign_id)})

@@ -1,0 +1,79 @@
+"""The campaign pages: the list with the new-campaign form, and one campaign's progress, then its report."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from http_common.errors import ApiError
+from marketing_service.campaigns import outcomes, store
+from marketing_service.campaigns.api import create_from_request, read_outcomes_text
+from marketing_service.campaigns.settings import CampaignSettings
+from marketing_service.state import request_db, state
+
+campaigns_web = Blueprint("campaigns_web", __name__)
+HISTOGRAM_BINS, CHART_W, CHART_H = 20, 600, 160
+
+
+def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200):
+    return render_template("campaigns.html", campaigns=store.recent(request_db()), values=values, errors=errors,
+                           defaults=CampaignSettings(), max_upload_mb=state().config.max_upload_mb), status
+
+
+@campaigns_web.get("/campaigns")
+def campaigns():
+    return render_list({}, {})
+
+
+@campaigns_web.post("/campaigns")
+def create():
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        campaign_id = create_from_request()
+    except ApiError as exc:
+        errors = {d.get("field", "file"): d.get("message", exc.message) for d in exc.details or []}
+        return render_list(values, errors or {"file": exc.message}, exc.status)
+    state().background.kick()
+    return redirect(url_for("campaigns_web.campaign", campaign_id=campaign_id), code=303)
+
+
+def histogram(campaign_id: int, threshold: float | None) -> dict[str, Any]:
+    """Bars of the churn probabilities in 20 bins of 5 points, as SVG coordinates; the threshold as an x."""
+    counts = [0] * HISTOGRAM_BINS
+    for bin_no, n in request_db().execute(
+            "SELECT MIN(CAST(churn_probability * ? AS INTEGER), ?), COUNT(*) FROM campaign_rows"
+            " WHERE campaign_id = ? AND scored = 1 GROUP BY 1", (HISTOGRAM_BINS, HISTOGRAM_BINS - 1, campaign_id)):
+        counts[bin_no] = n
+    top, width = max(counts) or 1, CHART_W / HISTOGRAM_BINS
+    bars = [{"x": round(i * width, 1), "y": round(CHART_H - n / top * CHART_H, 1), "w": round(width - 2, 1),
+             "h": round(n / top * CHART_H, 1), "n": n, "label": f"{i * 5}–{i * 5 + 5}%"} for i, n in enumerate(counts)]
+    return {"bars": bars, "width": CHART_W, "height": CHART_H,
+            "threshold_x": None if threshold is None else round(threshold * CHART_W, 1), "threshold": threshold}
+
+
+@campaigns_web.get("/campaigns/<int:campaign_id>")
+def campaign(campaign_id: int):
+    found = store.summary(request_db(), campaign_id)
+    if found is None:
+        abort(404, description=f"There is no campaign {campaign_id}.")
+    settings = found["settings"]
+    threshold = settings.get("threshold") if settings.get("mode") == "threshold" else None
+    model_threshold = threshold is None and settings.get("mode") == "threshold"
+    return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, threshold if threshold is not None
+                                                                            else (0.5 if model_threshold else None)),
+                           model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id))
+
+
+@campaigns_web.post("/campaigns/<int:campaign_id>/outcomes")
+def record_outcomes(campaign_id: int):
+    found = store.summary(request_db(), campaign_id)
+    if found is None:
+        abort(404, description=f"There is no campaign {campaign_id}.")
+    if found["status"] != "done":
+        abort(409, description="Outcomes can be recorded once the campaign is done.")
+    try:
+        pairs, _ = outcomes.parse_outcomes(read_outcomes_text())
+    except (outcomes.OutcomeError, ApiError) as exc:
+        abort(422, description=str(exc))
+    outcomes.store_outcomes(request_db(), campaign_id, pairs)
+    return redirect(url_for("campaigns_web.campaign", campaign_id=campaign_id) + "#uplift", code=303)

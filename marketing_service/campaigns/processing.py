@@ -1,0 +1,140 @@
+"""Campaign work, done by the background loop of every marketing worker (DESIGN §8): score leased chunks of
+rows through churn's /predict/batch, then, once every row is scored, decide and create the offers in ONE
+transaction. A killed worker's lease expires and another takes the rows; nothing is decided twice, since
+the decisions and offers are written only by the transaction that marks the campaign done."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from marketing_service.campaigns.settings import CampaignSettings
+from marketing_service.campaigns.store import ACTIVE, ACTIVE_SQL
+from marketing_service.campaigns.targeting import ScoredRow, decide
+from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
+from marketing_service.db import now_iso, transaction
+from marketing_service.decisions import Decision, record
+from marketing_service.offers import compose_offer
+
+log = logging.getLogger(__name__)
+CHUNK = 1000
+
+
+def work_once(conn: sqlite3.Connection, client: ChurnClient, lease_s: float, cooldown_days: float) -> bool:
+    """One step of the oldest unfinished campaign; True if it did something (the loop then goes on at once)."""
+    row = conn.execute(f"SELECT id, settings FROM campaigns WHERE status IN {ACTIVE_SQL} ORDER BY id LIMIT 1").fetchone()
+    if row is None:
+        return False
+    campaign_id, settings = row["id"], CampaignSettings(**json.loads(row["settings"]))
+    token, rows = _claim(conn, campaign_id, lease_s)
+    if rows:
+        return _score(conn, client, campaign_id, settings, token, rows)
+    return finish(conn, campaign_id, settings, cooldown_days)
+
+
+def _claim(conn: sqlite3.Connection, campaign_id: int, lease_s: float) -> tuple[str, list[sqlite3.Row]]:
+    now, token = time.time(), secrets.token_hex(8)
+    with transaction(conn):
+        rows = conn.execute(
+            """UPDATE campaign_rows SET claimed_until = ?, lease_token = ? WHERE campaign_id = ? AND customerid IN (
+                 SELECT customerid FROM campaign_rows WHERE campaign_id = ? AND scored = 0 AND claimed_until <= ?
+                 LIMIT ?) RETURNING customerid, line, features""",
+            (now + lease_s, token, campaign_id, campaign_id, now, CHUNK)).fetchall()
+    return token, rows
+
+
+def _release(conn: sqlite3.Connection, campaign_id: int, token: str, status: str | None, error: str | None) -> None:
+    with transaction(conn):
+        conn.execute("UPDATE campaign_rows SET claimed_until = 0, lease_token = NULL WHERE campaign_id = ? AND lease_token = ?",
+                     (campaign_id, token))
+        if status:
+            conn.execute("UPDATE campaigns SET status = ?, last_error = ?, updated_at = ?"
+                         f" WHERE id = ? AND status IN {ACTIVE_SQL}", (status, error, now_iso(), campaign_id))
+
+
+def _score(conn: sqlite3.Connection, client: ChurnClient, campaign_id: int, settings: CampaignSettings, token: str,
+           rows: Sequence[sqlite3.Row]) -> bool:
+    features = [json.loads(r["features"]) for r in rows]
+    try:
+        scores = client.score(features)
+    except ChurnUnavailable as exc:
+        log.warning("campaign %s waits for churn: %s", campaign_id, exc)
+        _release(conn, campaign_id, token, "waiting_for_churn", str(exc))
+        return False
+    except ChurnRejected as exc:
+        _refuse(conn, campaign_id, token, rows, exc)
+        return True
+    with transaction(conn):
+        conn.executemany(
+            """UPDATE campaign_rows SET scored = 1, churn_probability = ?, churn = ?, expected_value = ?, model_version = ?,
+                 reasons = ?, claimed_until = 0, lease_token = NULL
+               WHERE campaign_id = ? AND customerid = ? AND lease_token = ?""",
+            [(s.churn_probability, int(s.churn), settings.expected_value(s.churn_probability, f["monthlycharges"]),
+              s.model_version, json.dumps([list(r) for r in s.reasons]), campaign_id, r["customerid"], token)
+             for r, f, s in zip(rows, features, scores, strict=True)])
+        conn.execute("UPDATE campaigns SET status = 'running', last_error = NULL, updated_at = ?"
+                     f" WHERE id = ? AND status IN {ACTIVE_SQL}", (now_iso(), campaign_id))
+    return True
+
+
+def _refuse(conn: sqlite3.Connection, campaign_id: int, token: str, rows: Sequence[sqlite3.Row], exc: ChurnRejected) -> None:
+    """Rows churn refused become rejects with its reason; the others of the chunk are scored next pass."""
+    refused = [(i, r) for i, r in enumerate(rows) if exc.reason_for(i)]
+    with transaction(conn):
+        conn.executemany("INSERT INTO campaign_rejects (campaign_id, line, customerid, field, message)"
+                         " VALUES (?, ?, ?, 'churn', ?)",
+                         [(campaign_id, r["line"], r["customerid"], f"refused by churn: {exc.reason_for(i)}")
+                          for i, r in refused])
+        conn.executemany("DELETE FROM campaign_rows WHERE campaign_id = ? AND customerid = ? AND lease_token = ?",
+                         [(campaign_id, r["customerid"], token) for _, r in refused])
+        conn.execute("UPDATE campaigns SET accepted = accepted - ?, rejected = rejected + ? WHERE id = ?",
+                     (len(refused), len(refused), campaign_id))
+        conn.execute("UPDATE campaign_rows SET claimed_until = 0, lease_token = NULL WHERE campaign_id = ? AND lease_token = ?",
+                     (campaign_id, token))
+
+
+def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSettings, cooldown_days: float) -> bool:
+    """Decide every row and create the offers, in one transaction, once nothing is left to score."""
+    with transaction(conn):
+        status = conn.execute("SELECT status FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()[0]
+        left = conn.execute("SELECT 1 FROM campaign_rows WHERE campaign_id = ? AND scored = 0 LIMIT 1", (campaign_id,))
+        if status not in ACTIVE or left.fetchone():
+            return False
+        scored = conn.execute("""SELECT customerid, name, email, features, churn_probability, churn, expected_value,
+                                        model_version, reasons FROM campaign_rows WHERE campaign_id = ?""",
+                              (campaign_id,)).fetchall()
+        suppressed = [r[0] for r in conn.execute(
+            "SELECT s.email FROM suppressions s JOIN campaign_rows r ON s.email = lower(r.email) WHERE r.campaign_id = ?",
+            (campaign_id,))]
+        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - cooldown_days * 86400))
+        cooling = [r[0] for r in conn.execute(
+            """SELECT DISTINCT o.customerid FROM offers o JOIN campaign_rows r ON r.customerid = o.customerid
+               WHERE r.campaign_id = ? AND o.created_at >= ?""", (campaign_id, cutoff))]
+        decisions = decide(campaign_id, settings, [
+            ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
+            for r in scored], suppressed, cooling)
+        offers = _create_offers(conn, campaign_id, [r for r in scored if decisions[r["customerid"]] == "offer"])
+        conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ? WHERE campaign_id = ? AND customerid = ?",
+                         [(d, offers.get(c), campaign_id, c) for c, d in decisions.items()])
+        conn.execute("UPDATE campaigns SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?",
+                     (now_iso(), now_iso(), campaign_id))
+    log.info("campaign %s done: %d customers, %d offers", campaign_id, len(scored), len(offers))
+    return True
+
+
+def _create_offers(conn: sqlite3.Connection, campaign_id: int, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
+    """The offered customers join the customer list with their decision, and their offers join the outbox."""
+    stamp = now_iso()
+    conn.executemany(
+        """INSERT INTO customers (customerid, name, email, features, status, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (customerid) DO UPDATE SET name = excluded.name,
+             email = excluded.email, features = excluded.features, updated_at = excluded.updated_at""",
+        [(r["customerid"], r["name"], r["email"], r["features"], stamp, stamp) for r in rows])
+    decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
+                          compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]")
+                 for r in rows]
+    offers = record(conn, decisions, f"campaign-{campaign_id}", stamp)
+    return {customerid: row["id"] for customerid, row in offers.items() if row is not None}

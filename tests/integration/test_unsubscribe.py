@@ -1,0 +1,66 @@
+"""Unsubscribe as RFC 8058 has it, over real gunicorn: every offer email carries a signed one-click link;
+a forged one is a 400 that suppresses nothing; after a real one, that address never gets an offer again."""
+from __future__ import annotations
+
+import email
+from pathlib import Path
+
+import requests
+from itsdangerous import URLSafeSerializer
+
+from tests.helpers import Gunicorn, Marketing, count, customer, wait_for
+from tests.samples import LIKELY_CHURNER
+
+SECRET = "unsubscribe-test-secret"
+
+
+def submit(server: Marketing, record: dict) -> dict:
+    response = requests.post(f"{server.url}/api/customers", json=record, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["customers"][0]
+
+
+def test_one_click_unsubscribe_stops_every_later_offer(churn: Gunicorn, tmp_path: Path) -> None:
+    server = Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET})
+    server.env["PUBLIC_URL"] = server.url  # the links must point where people reach this service
+    with server:
+        first = submit(server, customer(LIKELY_CHURNER, "UNSUB-1") | {"email": "Ann.Lee@Example.com"})
+        [eml] = wait_for(server.emails, timeout=20, what="the first offer email")
+        message = email.message_from_bytes(eml.read_bytes())
+        link = message["List-Unsubscribe"].strip("<>")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert link.startswith(f"{server.url}/unsubscribe/") and link in message.get_payload(decode=True).decode()
+        assert first["offer"] is not None
+
+        token = link.rsplit("/", 1)[1]
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        refused = requests.post(f"{server.url}/unsubscribe/{forged}", data={"List-Unsubscribe": "One-Click"}, timeout=5)
+        assert refused.status_code == 400 and refused.json()["error"]["code"]
+        other = URLSafeSerializer("someone-elses-secret", salt="unsubscribe").dumps("ann.lee@example.com")
+        assert requests.post(f"{server.url}/unsubscribe/{other}", timeout=5).status_code == 400
+        assert count(server.db_path, "SELECT COUNT(*) FROM suppressions") == 0
+
+        page = requests.get(f"{server.url}/unsubscribe/{token}", timeout=5, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "ann.lee@example.com" in page.text
+        assert count(server.db_path, "SELECT COUNT(*) FROM suppressions") == 0, "opening the link must not unsubscribe"
+
+        done = requests.post(f"{server.url}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}, timeout=5)
+        assert done.status_code == 200
+        again = submit(server, customer(LIKELY_CHURNER, "UNSUB-2") | {"email": "ann.lee@EXAMPLE.com"})
+        assert again["churn"] is True and again["offer"] is None
+        assert len(server.emails()) == 1
+
+
+def test_an_offer_queued_before_unsubscribing_is_never_sent(churn: Gunicorn, tmp_path: Path) -> None:
+    """The address is suppressed while its offer waits in the outbox (delivery paused): it stays unsent."""
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET, "BACKGROUND": "0"}) as server:
+        queued = submit(server, customer(LIKELY_CHURNER, "UNSUB-3") | {"email": "bo@example.com"})
+        assert queued["offer"]["status"] == "queued"
+        token = URLSafeSerializer(SECRET, salt="unsubscribe").dumps("bo@example.com")
+        response = requests.post(f"{server.url}/unsubscribe/{token}", headers={"Accept": "application/json"}, timeout=5)
+        assert response.json() == {"status": "unsubscribed"}
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}) as server:  # delivery running again
+        wait_for(lambda: count(server.db_path, "SELECT COUNT(*) FROM offers WHERE status = 'queued'") == 0,
+                 timeout=10, what="the outbox to settle")
+        assert server.emails() == []
+        assert count(server.db_path, "SELECT COUNT(*) FROM offers WHERE status = 'sent'") == 0

@@ -41,7 +41,7 @@ def parse_submission(body: Any) -> list[Customer]:
 @api.post("/api/customers")
 def create_customers():
     customers = parse_submission(read_json(request))
-    results = submit(request_db(), state().client, state().config.campaign, customers)
+    results = submit(request_db(), state().client, state().config.offer_rules, customers)
     if any(r["offer"] for r in results):
         state().background.kick()
     pending = any(r["status"] == "pending" for r in results)

@@ -72,8 +72,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     write_queue = WriteQueue(config.db_path)
     links = Links(app.config["SECRET_KEY"], config.public_url)
     background = BackgroundLoop(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
-                                config.campaign, config.mail_from, config.poll_interval, config.lease_seconds, links,
-                                config.offer_cooldown_days)
+                                config.offer_rules, config.mail_from, config.poll_interval, config.lease_seconds, links)
     metrics = ServiceMetrics()
     metrics.exposed.register(ChurnUpCollector(client.reachable))
     app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue, links)

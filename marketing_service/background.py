@@ -17,6 +17,7 @@ from marketing_service.churn_client import ChurnClient
 from marketing_service.delivery import deliver_due
 from marketing_service.intake import rescore_pending
 from marketing_service.mailer import Mailer
+from marketing_service.offer_rules import OfferRules
 from marketing_service.suppression import Links
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,10 @@ RESCORE_BATCH = 200
 
 class BackgroundLoop:
     def __init__(self, connect: Callable[[], sqlite3.Connection], client: ChurnClient, mailer: Mailer,
-                 campaign: str, mail_from: str, interval: float, lease_s: float, links: Links,
-                 cooldown_days: float = 30.0):
-        self.cooldown_days = cooldown_days
+                 rules: OfferRules, mail_from: str, interval: float, lease_s: float, links: Links):
+        self.rules = rules
         self.connect, self.client, self.mailer, self.links = connect, client, mailer, links
-        self.campaign, self.mail_from, self.interval, self.lease_s = campaign, mail_from, interval, lease_s
+        self.mail_from, self.interval, self.lease_s = mail_from, interval, lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="marketing-background", daemon=True)
@@ -71,7 +71,7 @@ class BackgroundLoop:
 
     def run_once(self, conn: sqlite3.Connection) -> bool:
         """One pass; True when it did something, so more may be waiting (the loop then goes on at once)."""
-        rescored = rescore_pending(conn, self.client, self.campaign, RESCORE_BATCH, self.lease_s)
+        rescored = rescore_pending(conn, self.client, self.rules, RESCORE_BATCH, self.lease_s)
         delivered = deliver_due(conn, self.mailer, self.mail_from, self.lease_s, self.links)
-        campaign_step = work_once(conn, self.client, self.lease_s, self.cooldown_days)
+        campaign_step = work_once(conn, self.client, self.lease_s, self.rules.cooldown_days)
         return bool(rescored or delivered or campaign_step)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from marketing_service.offer_rules import OfferRules
+
 
 class ConfigError(ValueError):
     """A setting the service cannot run with; the message names the variable."""
@@ -56,6 +58,10 @@ class MarketingConfig:
     max_upload_mb: float = 50  # a campaign's customer list
     offer_cooldown_days: float = 30  # at most one offer per customer this often, across campaigns
     public_url: str = "http://localhost:8000"  # where people reach these pages: the base of unsubscribe links
+
+    @property
+    def offer_rules(self) -> OfferRules:
+        return OfferRules(self.campaign, self.offer_cooldown_days)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MarketingConfig:

@@ -14,6 +14,7 @@ from typing import Any
 
 from marketing_service.churn_client import Score
 from marketing_service.db import now_iso, transaction
+from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
 from marketing_service.records import Customer
 
@@ -34,7 +35,7 @@ def decide(customerid: str, name: str, features: Mapping[str, Any], score: Score
                     json.dumps([list(r) for r in score.reasons]))
 
 
-def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], campaign: str,
+def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], rules: OfferRules,
                    decisions: Sequence[Decision] = (), error: str | None = None,
                    rejected: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Store a submission in ONE transaction (one fsync): the records, their decisions and offers where
@@ -59,14 +60,15 @@ def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], camp
             "UPDATE offers SET to_addr = ? WHERE customerid = ? AND status IN ('queued', 'failed') AND to_addr != ?",
             [(c.email, c.customerid, c.email) for c in customers],
         )
-        return record(conn, decisions, campaign, stamp)
+        return record(conn, decisions, rules, stamp)
 
 
-def record(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: str, stamp: str,
+def record(conn: sqlite3.Connection, decisions: Sequence[Decision], rules: OfferRules, stamp: str,
            lease_token: str | None = None) -> dict[str, Any]:
     """Each decision and its offer, inside the caller's transaction. With a lease token (the background
     loop), only records still pending under that lease are decided: a fresher submission that took the
-    record back meanwhile is never overwritten by a stale answer."""
+    record back meanwhile is never overwritten by a stale answer. No offer goes to a suppressed address, nor
+    to a customer another campaign (the form's included) made an offer to within the cooldown."""
     offers: dict[str, Any] = {}
     for d in decisions:
         guard, args = ("AND status = 'pending' AND lease_token = ?", (lease_token,)) if lease_token else ("", ())
@@ -88,10 +90,12 @@ def record(conn: sqlite3.Connection, decisions: Sequence[Decision], campaign: st
         conn.execute(
             """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
                SELECT ?, ?, ?, ?, ?, 'queued', ? WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email = lower(?))
+                 AND NOT EXISTS (SELECT 1 FROM offers WHERE customerid = ? AND campaign != ? AND created_at > ?)
                ON CONFLICT (customerid, campaign) DO NOTHING""",
-            (d.customerid, campaign, row["email"], *d.offer, stamp, row["email"].strip()),
+            (d.customerid, rules.campaign, row["email"], *d.offer, stamp, row["email"].strip(), d.customerid,
+             rules.campaign, rules.cutoff()),
         )
         offers[d.customerid] = conn.execute(
-            "SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?", (d.customerid, campaign)
+            "SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?", (d.customerid, rules.campaign)
         ).fetchone()
     return offers

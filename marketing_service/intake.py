@@ -13,12 +13,13 @@ from typing import Any
 from marketing_service import pending
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.decisions import decide, save_customers
+from marketing_service.offer_rules import OfferRules
 from marketing_service.records import Customer
 
 log = logging.getLogger(__name__)
 
 
-def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
+def submit(conn: sqlite3.Connection, client: ChurnClient, rules: OfferRules,
            customers: Sequence[Customer]) -> list[dict[str, Any]]:
     """Score, then store everything in one transaction; the response entries of DESIGN §5, in order."""
     # Duplicates inside one request are scored once (the last one wins); every entry gets its answer.
@@ -27,19 +28,19 @@ def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
         scores = client.score([c.features for c in unique])
     except ChurnUnavailable as exc:
         log.warning("%d record(s) stored as pending: %s", len(unique), exc)
-        save_customers(conn, unique, campaign, error=str(exc))
+        save_customers(conn, unique, rules, error=str(exc))
         return [{"customerid": c.customerid, "status": "pending", "offer": None} for c in customers]
     except ChurnRejected as exc:
         rejected = {c.customerid: reason for i, c in enumerate(unique) if (reason := exc.reason_for(i))}
         log.warning("churn refused %d record(s); the rest stay pending: %s", len(rejected), exc)
-        save_customers(conn, unique, campaign, error="scored later: churn refused others in the same call",
+        save_customers(conn, unique, rules, error="scored later: churn refused others in the same call",
                        rejected=rejected)
         return [{"customerid": c.customerid, "offer": None,
                  **({"status": "rejected", "reason": rejected[c.customerid]} if c.customerid in rejected
                     else {"status": "pending"})} for c in customers]
     decisions = {c.customerid: decide(c.customerid, c.name, c.features, score)
                  for c, score in zip(unique, scores, strict=True)}
-    offers = save_customers(conn, unique, campaign, list(decisions.values()))
+    offers = save_customers(conn, unique, rules, list(decisions.values()))
     results = []
     for customer in customers:
         decision, offer = decisions[customer.customerid], offers.get(customer.customerid)
@@ -52,7 +53,7 @@ def submit(conn: sqlite3.Connection, client: ChurnClient, campaign: str,
     return results
 
 
-def rescore_pending(conn: sqlite3.Connection, client: ChurnClient, campaign: str, limit: int, lease_s: float) -> int:
+def rescore_pending(conn: sqlite3.Connection, client: ChurnClient, rules: OfferRules, limit: int, lease_s: float) -> int:
     """One pass of the background loop: score what is due; returns how many got a decision."""
     token, rows = pending.claim(conn, limit, lease_s)
     if not rows:
@@ -70,6 +71,6 @@ def rescore_pending(conn: sqlite3.Connection, client: ChurnClient, campaign: str
         pending.release(conn, token, [cid for cid in customerids if cid not in rejected], "churn refused others")
         return 0
     pending.decide(conn, token, [decide(r["customerid"], r["name"], f, s)
-                                 for r, f, s in zip(rows, features, scores, strict=True)], campaign)
+                                 for r, f, s in zip(rows, features, scores, strict=True)], rules)
     log.info("scored %d pending record(s)", len(rows))
     return len(rows)

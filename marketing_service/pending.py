@@ -10,6 +10,7 @@ from typing import Any
 
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
+from marketing_service.offer_rules import OfferRules
 
 MAX_BACKOFF_S = 60.0
 
@@ -28,9 +29,9 @@ def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, li
     return token, rows
 
 
-def decide(conn: sqlite3.Connection, token: str, decisions: Sequence[Decision], campaign: str) -> dict[str, Any]:
+def decide(conn: sqlite3.Connection, token: str, decisions: Sequence[Decision], rules: OfferRules) -> dict[str, Any]:
     with transaction(conn):
-        return record(conn, decisions, campaign, now_iso(), lease_token=token)
+        return record(conn, decisions, rules, now_iso(), lease_token=token)
 
 
 def release(conn: sqlite3.Connection, token: str, customerids: Sequence[str], error: str) -> None:

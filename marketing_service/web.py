@@ -36,7 +36,7 @@ def submit_form():
         customer = parse_customer(values)
     except InvalidCustomer as exc:
         return render_form(values, exc.errors, 422)
-    results = submit(request_db(), state().client, state().config.campaign, [customer])
+    results = submit(request_db(), state().client, state().config.offer_rules, [customer])
     if results[0]["offer"]:
         state().background.kick()
     return redirect(url_for("web.customer", customerid=customer.customerid), code=303)

@@ -13,6 +13,7 @@ from marketing_service.state import request_db, state
 
 campaigns_web = Blueprint("campaigns_web", __name__)
 HISTOGRAM_BINS, CHART_W, CHART_H = 20, 600, 160
+MODEL_THRESHOLD = 0.5  # what `train` writes as `threshold`; churn's `churn` flag uses it
 
 
 def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200):
@@ -57,10 +58,11 @@ def campaign(campaign_id: int):
     if found is None:
         abort(404, description=f"There is no campaign {campaign_id}.")
     settings = found["settings"]
-    threshold = settings.get("threshold") if settings.get("mode") == "threshold" else None
-    model_threshold = threshold is None and settings.get("mode") == "threshold"
-    return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, threshold if threshold is not None
-                                                                            else (0.5 if model_threshold else None)),
+    # The line drawn on the histogram: the campaign's threshold, else the model's (train's default), or none
+    # in expected-value mode, where no single probability decides.
+    model_threshold = settings.get("mode") == "threshold" and settings.get("threshold") is None
+    marked = MODEL_THRESHOLD if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
+    return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, marked),
                            model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id))
 
 

@@ -17,6 +17,7 @@ from marketing_service.campaigns.targeting import ScoredRow, decide
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
+from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
 
 log = logging.getLogger(__name__)
@@ -109,14 +110,14 @@ def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSetting
         suppressed = [r[0] for r in conn.execute(
             "SELECT s.email FROM suppressions s JOIN campaign_rows r ON s.email = lower(r.email) WHERE r.campaign_id = ?",
             (campaign_id,))]
-        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - cooldown_days * 86400))
+        rules = OfferRules(f"campaign-{campaign_id}", cooldown_days)
         cooling = [r[0] for r in conn.execute(
             """SELECT DISTINCT o.customerid FROM offers o JOIN campaign_rows r ON r.customerid = o.customerid
-               WHERE r.campaign_id = ? AND o.created_at >= ?""", (campaign_id, cutoff))]
+               WHERE r.campaign_id = ? AND o.created_at > ?""", (campaign_id, rules.cutoff()))]
         decisions = decide(campaign_id, settings, [
             ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
             for r in scored], suppressed, cooling)
-        offers = _create_offers(conn, campaign_id, [r for r in scored if decisions[r["customerid"]] == "offer"])
+        offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"])
         conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ? WHERE campaign_id = ? AND customerid = ?",
                          [(d, offers.get(c), campaign_id, c) for c, d in decisions.items()])
         conn.execute("UPDATE campaigns SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?",
@@ -125,7 +126,7 @@ def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSetting
     return True
 
 
-def _create_offers(conn: sqlite3.Connection, campaign_id: int, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
+def _create_offers(conn: sqlite3.Connection, rules: OfferRules, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
     """The offered customers join the customer list with their decision, and their offers join the outbox."""
     stamp = now_iso()
     conn.executemany(
@@ -136,5 +137,6 @@ def _create_offers(conn: sqlite3.Connection, campaign_id: int, rows: Sequence[sq
     decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
                           compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]")
                  for r in rows]
-    offers = record(conn, decisions, f"campaign-{campaign_id}", stamp)
+    # The campaign left out everyone in their cooldown already; the same rule guards the insert itself.
+    offers = record(conn, decisions, rules, stamp)
     return {customerid: row["id"] for customerid, row in offers.items() if row is not None}

@@ -67,6 +67,7 @@ def summary(conn: sqlite3.Connection, campaign_id: int) -> dict[str, Any] | None
                   COUNT(*) FILTER (WHERE decision = 'suppressed') AS suppressed
            FROM campaign_rows WHERE campaign_id = ?""", (campaign_id,)).fetchone()
     accepted = row["accepted"]
+    # Scoring is 99 % of the work; the last step (decisions and offers in one transaction) takes it to 1.
     progress = 1.0 if row["status"] == "done" else (counts["scored"] / accepted * 0.99 if accepted else 0.0)
     return {"id": row["id"], "name": row["name"], "status": row["status"], "rows": row["rows"],
             "accepted": accepted, "rejected": row["rejected"], **dict(counts), "progress": round(progress, 4),

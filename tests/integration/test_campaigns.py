@@ -112,3 +112,21 @@ def test_outcomes_give_the_uplift_of_offered_over_holdout(marketing: Marketing) 
     assert answer["matched"] == len(offered) + len(holdout)
     assert answer["uplift"]["difference"] == pytest.approx(rate_h - rate_o)
     assert answer["uplift"]["customers_kept"] == pytest.approx((rate_h - rate_o) * len(offered))
+
+
+def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, tmp_path: Path) -> None:
+    """At most one offer per customer per OFFER_COOLDOWN_DAYS across campaigns, the form's included."""
+    from tests.samples import LIKELY_CHURNER
+
+    def form_then_campaign(server: Marketing, customerid: str) -> dict:
+        record = {**LIKELY_CHURNER, "customerid": customerid, "email": f"{customerid.lower()}@example.com"}
+        created = requests.post(f"{server.url}/api/campaigns", json={"name": "c", "customers": [record], "holdout": 0},
+                                timeout=10).json()
+        assert finished(server, created["id"])["offers"] == 1
+        return requests.post(f"{server.url}/api/customers", json=record, timeout=10).json()["customers"][0]
+
+    with Marketing(tmp_path / "a", churn.url) as server:
+        answer = form_then_campaign(server, "COOL-1")
+        assert answer["churn"] is True and answer["offer"] is None
+    with Marketing(tmp_path / "b", churn.url, {"OFFER_COOLDOWN_DAYS": "0"}) as server:
+        assert form_then_campaign(server, "COOL-2")["offer"] is not None

@@ -18,10 +18,13 @@ from marketing_service.db import WriteQueue, connect, init_db
 from marketing_service.decisions import decide, save_customers
 from marketing_service.delivery import deliver_due
 from marketing_service.mailer import SmtpMailer
+from marketing_service.offer_rules import OfferRules
 from marketing_service.records import parse_customer
 from marketing_service.suppression import Links
 from tests.helpers import free_port
 from tests.samples import LIKELY_CHURNER
+
+RETENTION = OfferRules("retention")
 
 
 class SlowInbox:
@@ -47,7 +50,7 @@ def churners(db_path: Path, n: int) -> list[str]:
     conn = connect(db_path)
     customers = [parse_customer(dict(LIKELY_CHURNER, customerid=f"C-{i}", email=f"c{i}@example.com")) for i in range(n)]
     decisions = [decide(c.customerid, c.name, c.features, Score(0.9, True, "v1")) for c in customers]
-    save_customers(conn, customers, "retention", decisions)
+    save_customers(conn, customers, RETENTION, decisions)
     conn.close()
     return [c.customerid for c in customers]
 
@@ -102,12 +105,12 @@ def test_two_workers_and_a_slow_mail_server_send_every_email_exactly_once(db_pat
 def test_a_stale_background_answer_never_overwrites_a_fresher_submission(db_path: Path) -> None:
     conn = connect(db_path)
     old = parse_customer(dict(LIKELY_CHURNER, customerid="S-1", email="s@example.com"))
-    save_customers(conn, [old], "retention", error="churn down")  # pending
+    save_customers(conn, [old], RETENTION, error="churn down")  # pending
     token, [row] = pending.claim(conn, 10, lease_s=30)  # the background loop takes it and asks churn...
     fresh = parse_customer(dict(LIKELY_CHURNER, customerid="S-1", email="s@example.com", contract="two_year"))
-    save_customers(conn, [fresh], "retention", [decide("S-1", "", fresh.features, Score(0.05, False, "v2"))])
+    save_customers(conn, [fresh], RETENTION, [decide("S-1", "", fresh.features, Score(0.05, False, "v2"))])
     stale = decide("S-1", "", json.loads(row["features"]), Score(0.95, True, "v1"))
-    pending.decide(conn, token, [stale], "retention")  # ...and its late answer arrives
+    pending.decide(conn, token, [stale], RETENTION)  # ...and its late answer arrives
     stored = conn.execute("SELECT status, churn_probability, model_version FROM customers").fetchone()
     assert tuple(stored) == ("scored", 0.05, "v2")
     assert conn.execute("SELECT COUNT(*) FROM offers").fetchone()[0] == 0

@@ -64,3 +64,18 @@ def test_an_offer_queued_before_unsubscribing_is_never_sent(churn: Gunicorn, tmp
                  timeout=10, what="the outbox to settle")
         assert server.emails() == []
         assert count(server.db_path, "SELECT COUNT(*) FROM offers WHERE status = 'sent'") == 0
+
+
+def test_a_campaign_offers_nothing_to_an_address_that_unsubscribed(churn: Gunicorn, tmp_path: Path) -> None:
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}) as server:
+        token = URLSafeSerializer(SECRET, salt="unsubscribe").dumps("gone@example.com")
+        assert requests.post(f"{server.url}/unsubscribe/{token}", timeout=5).status_code == 200
+        customers = [{**LIKELY_CHURNER, "customerid": "S1", "email": "Gone@Example.com"},
+                     {**LIKELY_CHURNER, "customerid": "S2", "email": "stays@example.com"}]
+        created = requests.post(f"{server.url}/api/campaigns", timeout=10,
+                                json={"name": "after unsubscribe", "customers": customers, "holdout": 0}).json()
+        status = wait_for(lambda: (s := requests.get(f"{server.url}/api/campaigns/{created['id']}", timeout=5).json())
+                          ["status"] == "done" and s, timeout=30, what="the campaign done")
+        assert (status["suppressed"], status["offers"]) == (1, 1)
+        wait_for(lambda: len(server.emails()) == 1, timeout=20, what="the one email")
+        assert "stays@example.com" in server.emails()[0].read_text()

@@ -1,7 +1,9 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
 
-Every HTTP target runs under the churn service's own gunicorn config (2 workers, access log off for all),
-and the targets are interleaved round by round so a noisy neighbour slows them alike.
+Our service runs as shipped (its gunicorn config: 2 gthread workers, access log off). The references run
+twice: under that same config, and as their users run them (plain `gunicorn -w 2 app`: sync workers,
+gunicorn's defaults, which log no access lines either); the latter is the headline. The targets are
+interleaved round by round so a noisy neighbour slows them alike.
 """
 from __future__ import annotations
 
@@ -28,7 +30,11 @@ TARGETS = {
     "flask_floor": "bench.apps.flask_floor:create_app()",
     "wsgi_floor": "bench.apps.wsgi_floor:create_app()",
     "textbook": "bench.apps.textbook:create_app()",
+    "flask_floor_plain": "bench.apps.flask_floor:create_app()",
+    "textbook_plain": "bench.apps.textbook:create_app()",
 }
+# The references as their users run them: plain `gunicorn -w 2 app` (sync workers, gunicorn's defaults).
+PLAIN = {"flask_floor_plain", "textbook_plain"}
 # The A/B of drift monitoring's cost: the same service with its bookkeeping off.
 TARGET_ENV = {"ours_no_drift": {"DRIFT_WINDOW": "0"}}
 
@@ -44,8 +50,8 @@ def parse_args() -> argparse.Namespace:
 def serving(model_path: Path, connections: list[int], duration: float, rounds: int) -> dict[str, Any]:
     env = {"MODEL_PATH": str(model_path)}
     body = json.dumps(CUSTOMER)
-    servers = {name: Gunicorn("churn_service", {**env, **TARGET_ENV.get(name, {})}, workers=2, app=app)
-               for name, app in TARGETS.items()}
+    servers = {name: Gunicorn("churn_service", {**env, **TARGET_ENV.get(name, {})}, workers=2, app=app,
+                              plain=name in PLAIN) for name, app in TARGETS.items()}
     try:
         for server in servers.values():
             server.start()

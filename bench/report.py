@@ -5,7 +5,16 @@ from typing import Any
 
 TARGET_LABELS = {"ours": "churn service (ours)", "ours_no_drift": "churn service, drift off (DRIFT_WINDOW=0)",
                  "flask_floor": "Flask floor (constant JSON)",
-                 "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py"}
+                 "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py",
+                 "flask_floor_plain": "Flask floor under plain `gunicorn -w 2`",
+                 "textbook_plain": "textbook predict.py under plain `gunicorn -w 2`"}
+
+
+def _headline(predict: dict[str, Any], conns: int) -> str:
+    ours, floor, textbook = (predict[n][str(conns)] for n in ("ours", "flask_floor_plain", "textbook_plain"))
+    return (f"| {conns} | {ours['requests_per_s']:.0f} | {ours['p99_ms']:.2f} | {floor['requests_per_s']:.0f} | "
+            f"{textbook['requests_per_s']:.0f} | {ours['requests_per_s'] / floor['requests_per_s']:.2f} | "
+            f"{ours['requests_per_s'] / textbook['requests_per_s']:.2f} |")
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -22,7 +31,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"| single record | {ip['sklearn_single_us']:.1f} | {ip['compiled_single_us']:.2f} | {ip['single_speedup']:.0f}× |",
         f"| batch of 1000 | {ip['sklearn_batch1000_us']:.2f} | {ip['compiled_batch1000_us']:.2f} | {ip['batch_speedup']:.1f}× |",
         f"\nValidating one record (`parse_record`): {ip['parse_single_us']:.1f} µs.", "",
-        "## POST /predict over HTTP", "",
+        "## POST /predict against the references as their users run them", "",
+        "Our service as shipped (its gunicorn config); the Flask floor and the textbook app under plain "
+        "`gunicorn -w 2` (sync workers, defaults).", "",
+        "| connections | ours req/s | ours p99 ms | Flask floor req/s | textbook req/s | ours / Flask floor | ours / textbook |",
+        "|---|---|---|---|---|---|---|",
+        *[_headline(predict, c) for c in results["settings"]["connections"]], "",
+        "## POST /predict over HTTP, every target (under our gunicorn settings unless the label says plain)", "",
         "| target | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|",
     ]
     for conns in results["settings"]["connections"]:

@@ -36,8 +36,8 @@ class Gunicorn:
     """
 
     def __init__(self, service: str, env: dict[str, str] | None = None, workers: int = 1, port: int | None = None,
-                 app: str | None = None):
-        self.service = service
+                 app: str | None = None, plain: bool = False):
+        self.service, self.plain = service, plain  # plain: `gunicorn -w N app`, as a user runs it (no config of ours)
         self.app = app or f"{service}:create_app()"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,9 +47,9 @@ class Gunicorn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> Gunicorn:
+        settings = ["-w", str(self.workers)] if self.plain else ["-c", f"{self.service}/gunicorn.conf.py"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", f"{self.service}/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", self.app],
+            [sys.executable, "-m", "gunicorn", *settings, "--bind", f"127.0.0.1:{self.port}", self.app],
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         RUNNING.append(self)
@@ -70,13 +70,15 @@ class Gunicorn:
                     # Any answer below 500 means the workers serve (the bench's floor apps have no /healthz).
                     if requests.get(f"{self.url}/healthz", timeout=1).status_code < 500:
                         return
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not up yet, or still loading the app
                     pass
             time.sleep(0.1)
         raise RuntimeError(f"{self.service} not ready after {timeout}s:\n{self.output()}")
 
     def _workers_ready(self) -> bool:
-        return len(WORKER_READY.findall(self.output())) >= self.workers
+        # Plain gunicorn has no hook of ours: its own "Booting worker" lines are all it says.
+        pattern = WORKER_BOOTING if self.plain else WORKER_READY
+        return len(pattern.findall(self.output())) >= self.workers
 
     def _owns_port(self) -> bool:
         assert self.proc is not None
@@ -117,6 +119,7 @@ class Gunicorn:
 # Servers started and not yet stopped, so a failing test's report can show each one's log.
 RUNNING: list[Gunicorn] = []
 WORKER_READY = re.compile(r"\[INFO\] worker \d+ ready$", re.MULTILINE)
+WORKER_BOOTING = re.compile(r"\[INFO\] Booting worker with pid: \d+$", re.MULTILINE)
 
 
 def listening_inodes(port: int) -> set[str]:

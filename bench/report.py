@@ -23,8 +23,9 @@ def markdown(results: dict[str, Any]) -> str:
         "# Benchmark results", "",
         f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, {m['wrk']}; "
         + ", ".join(f"{k} {v}" for k, v in m["libraries"].items()) + ".",
-        f"Settings: gunicorn {results['settings']['workers']} workers ({results['settings']['worker_class']}), "
-        f"access log off for every target, wrk {results['settings']['duration_s']:g} s per run, "
+        f"Settings: gunicorn {results['settings']['workers']} workers ({results['settings']['worker_class']}; "
+        f"sync for the references run plain), access log off for every target, "
+        f"wrk {results['settings']['duration_s']:g} s per run, "
         f"best of {results['settings']['rounds']} interleaved rounds.", "",
         "## In-process scoring (µs per record)", "",
         "| | scikit-learn transform + predict_proba | compiled scorer | speed-up |", "|---|---|---|---|",

@@ -54,7 +54,11 @@ class Gunicorn:
         )
         RUNNING.append(self)
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except BaseException:  # a server that never got ready is not left running (no `with` will stop it)
+                self.stop()
+                raise
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:

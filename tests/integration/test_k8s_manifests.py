@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import base64
+import copy
+import functools
 import json
 import re
 import subprocess
@@ -22,12 +24,14 @@ import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
 
 from churn_service.config import ChurnConfig
+from harness import REPO
 from http_common.server_settings import ServerSettings
 from marketing_service.config import MarketingConfig
-from tests.helpers import REPO
 
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("local", "production")
+KUSTOMIZATIONS = {"local": "overlays/local", "production": "overlays/production", "train-job": "jobs/train"}
+WORKLOADS = ("Deployment", "StatefulSet", "Job")
 SERVICES = {"churn": ("churn_service", ChurnConfig), "marketing": ("marketing_service", MarketingConfig)}
 SKIP_ANNOTATION = re.compile(r"^checkov\.io/skip\d+$")
 
@@ -39,16 +43,23 @@ def venv_tool(name: str) -> Path:
     return path
 
 
-def render(overlay: str) -> list[dict]:
-    done = subprocess.run([venv_tool("kubectl"), "kustomize", K8S / "overlays" / overlay],
+@functools.cache
+def render(name: str) -> tuple[dict, ...]:
+    done = subprocess.run([venv_tool("kubectl"), "kustomize", K8S / KUSTOMIZATIONS[name]],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    return tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
 
 
-@pytest.fixture(scope="module", params=OVERLAYS)
+@pytest.fixture(params=OVERLAYS)
 def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
-    return request.param, render(request.param)
+    return request.param, copy.deepcopy(list(render(request.param)))
+
+
+@pytest.fixture(params=KUSTOMIZATIONS)
+def kustomization(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
+    """Each overlay, and the train Job that writes into their registry volume."""
+    return request.param, copy.deepcopy(list(render(request.param)))
 
 
 def find(docs: list[dict], kind: str, name: str | None = None) -> list[dict]:
@@ -146,9 +157,9 @@ def test_both_overlays_render_the_whole_system(overlay: tuple[str, list[dict]]) 
         assert "REPLACE" in database.geturl() and database.hostname.endswith(".invalid")
 
 
-def test_every_document_is_valid_for_the_newest_kubernetes_in_strict_mode(overlay: tuple[str, list[dict]]) -> None:
+def test_every_document_is_valid_for_the_newest_kubernetes_in_strict_mode(kustomization: tuple[str, list[dict]]) -> None:
     version = latest_version()
-    for doc in overlay[1]:
+    for doc in kustomization[1]:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except SchemaNotFoundError as exc:
@@ -156,14 +167,14 @@ def test_every_document_is_valid_for_the_newest_kubernetes_in_strict_mode(overla
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} at {'.'.join(map(str, exc.path))}: {exc.message}")
     # Strict mode really rejects what a cluster would drop silently (a misspelt field):
-    deployment = json.loads(json.dumps(one(overlay[1], "Deployment", "churn")))
-    deployment["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
+    workload = next(d for d in kustomization[1] if d["kind"] in WORKLOADS)
+    workload["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, version, strict=True)
+        kubernetes_validate.validate(workload, version, strict=True)
 
 
-def test_checkov_passes_and_every_skip_says_why(overlay: tuple[str, list[dict]], tmp_path: Path) -> None:
-    name, docs = overlay
+def test_checkov_passes_and_every_skip_says_why(kustomization: tuple[str, list[dict]], tmp_path: Path) -> None:
+    name, docs = kustomization
     rendered = tmp_path / f"{name}.yaml"
     rendered.write_text(yaml.safe_dump_all(docs))
     done = subprocess.run([venv_tool("checkov"), "--file", rendered, "--framework", "kubernetes", "--skip-download",
@@ -172,7 +183,8 @@ def test_checkov_passes_and_every_skip_says_why(overlay: tuple[str, list[dict]],
     summary, results = report["summary"], report["results"]
     failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in results["failed_checks"]]
     assert not failed and summary["parsing_errors"] == 0, "\n".join(failed)
-    assert summary["passed"] > 100 and summary["resource_count"] >= len(docs), summary  # containers count apart
+    workloads = sum(d["kind"] in WORKLOADS for d in docs)
+    assert summary["passed"] >= 40 * workloads > 0, summary  # checkov ran its pod checks on every workload
     reasons = {}
     for doc in docs:
         for key, value in doc["metadata"].get("annotations", {}).items():
@@ -222,8 +234,9 @@ def test_probes_ask_healthz_and_readyz_on_the_container_port(overlay: tuple[str,
         assert get["path"] == path and get["port"] in ports, f"{service} {probe}: {get}"
 
 
-def test_every_container_is_non_root_read_only_unprivileged_and_bounded(overlay: tuple[str, list[dict]]) -> None:
-    workloads = find(overlay[1], "Deployment") + find(overlay[1], "StatefulSet")
+def test_every_container_is_non_root_read_only_unprivileged_and_bounded(kustomization: tuple[str, list[dict]]) -> None:
+    workloads = [d for d in kustomization[1] if d["kind"] in WORKLOADS]
+    assert workloads
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -236,6 +249,9 @@ def test_every_container_is_non_root_read_only_unprivileged_and_bounded(overlay:
             assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"], where
             for bound in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where} has no {bound}"
+
+
+def test_the_services_run_as_their_images_user_with_a_writable_tmp(overlay: tuple[str, list[dict]]) -> None:
     for service, (package, _) in SERVICES.items():  # the images' own user, which owns their files
         pod = one(overlay[1], "Deployment", service)["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsUser"] == image_uid(package)
@@ -278,3 +294,19 @@ def test_churn_serves_the_registry_volume_seeded_from_its_own_image(overlay: tup
     assert all(m.get("readOnly") for m in churn["volumeMounts"] if m["name"] in claims), "churn only reads the registry"
     # Pods on several nodes share the registry only on a ReadWriteMany volume; local runs on one node.
     assert claim["spec"]["accessModes"] == (["ReadWriteOnce"] if name == "local" else ["ReadWriteMany"])
+
+
+def test_the_train_job_writes_the_registry_churn_serves() -> None:
+    job = one(list(render("train-job")), "Job", "train-model")
+    pod = job["spec"]["template"]["spec"]
+    args = pod["containers"][0]["args"]
+    registry = args[args.index("--registry") + 1]
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    assert claims[mounts[registry]] == "models" and pod["securityContext"]["runAsUser"] == image_uid("churn_service")
+    for name in OVERLAYS:
+        docs = list(render(name))
+        churn = one(docs, "Deployment", "churn")["spec"]["template"]["spec"]["containers"][0]
+        assert pod_env(docs, churn)["MODEL_REGISTRY"] == registry
+        claim = one(docs, "PersistentVolumeClaim", "models")
+        assert claim["metadata"]["namespace"] == job["metadata"]["namespace"]

@@ -1,0 +1,186 @@
+"""`python -m churn_service.spark_score`: score a whole customer table with Apache Spark (DESIGN §9).
+
+    python -m churn_service.spark_score --registry DIR --input customers.csv|customers.parquet \\
+        --output OUT [--format parquet|csv] [--rejects REJ] [--overwrite] [--master local[*]]
+
+The model is the registry's CURRENT one (or `--model PATH`), loaded and verified on the driver by the
+service's own loader, then broadcast to the executors as its compiled scorer. Every row goes through the
+feature contract and that scorer, so a probability equals what `/predict/batch` answers for the same row.
+OUT gets customerid, probability, decision, model_version; rows that fail validation go to REJ (default
+OUT with `-rejects` added to its name) as customerid, reason, record. Exit 0 when the job ran (rejects
+included), 2 for an unusable input, output or model (one line, before Spark starts), 1 if Spark failed.
+
+pyspark is imported only here, inside the functions that need it: the churn image has no Spark.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from churn_service.artifact import ArtifactError
+from churn_service.registry import current_model_path
+from churn_service.serving import load_serving
+from churn_service.spark_rows import CORRUPT_COLUMN, REJECTED, SCORED, BroadcastModel, score_partition
+
+log = logging.getLogger("spark_score")
+
+
+class JobError(Exception):
+    """The job cannot start; the message is the one line the user sees."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m churn_service.spark_score", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--registry", type=Path, help="model registry folder: its CURRENT version scores")
+    model.add_argument("--model", type=Path, help="one artifact, model.bin with its model.json beside it")
+    parser.add_argument("--input", type=Path, required=True, help="customer table: a CSV file or Parquet file/folder")
+    parser.add_argument("--input-format", choices=("csv", "parquet"), help="default: csv for *.csv, else parquet")
+    parser.add_argument("--output", type=Path, required=True, help="folder Spark writes the scores into")
+    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format (default parquet)")
+    parser.add_argument("--rejects", type=Path, help="folder for rejected rows (default: OUT-rejects)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT and REJ if they exist")
+    parser.add_argument("--master", default="local[*]", help="Spark master URL (default local[*])")
+    args = parser.parse_args(argv)
+    args.input_format = args.input_format or ("csv" if args.input.suffix.lower() == ".csv" else "parquet")
+    args.rejects = args.rejects or args.output.with_name(f"{args.output.stem}-rejects{args.output.suffix}")
+    return args
+
+
+def load_model(args: argparse.Namespace) -> BroadcastModel:
+    """The verified model, by the service's rules (hash, restricted unpickling, features in the contract)."""
+    try:
+        path = current_model_path(args.registry) if args.registry is not None else args.model
+        serving = load_serving(path)
+    except ArtifactError as exc:
+        raise JobError(str(exc)) from None
+    if args.registry is not None and serving.version != path.parent.name:
+        raise JobError(f"{path.parent} holds model version {serving.version}, not {path.parent.name}")
+    return BroadcastModel(serving.version, serving.threshold, serving.scorer)
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    if not args.input.exists():
+        raise JobError(f"input {args.input} not found")
+    for out in (args.output, args.rejects):
+        if out.exists() and not args.overwrite:
+            raise JobError(f"{out} already exists; pass --overwrite to replace it")
+
+
+def start_spark(master: str) -> Any:
+    from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter (its packages: the model code), unless the user chose another.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # pyspark warns about pandas 3 when it checks for numpy; this job hands Spark no pandas objects.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    spark = (SparkSession.builder.master(master).appName("churn-spark-score")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def read_table(spark: Any, path: Path, input_format: str) -> Any:
+    """Every column as the file holds it. CSV is read as strings, as the service's CSV readers see it, with
+    lines whose field count differs from the header's kept in CORRUPT_COLUMN (rejected, not guessed at)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    if input_format == "parquet":
+        return spark.read.parquet(str(path))
+    header = spark.read.option("header", True).csv(str(path)).columns
+    schema = StructType([StructField(name, StringType()) for name in [*header, CORRUPT_COLUMN]])
+    return (spark.read.schema(schema).option("header", True).option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT_COLUMN).csv(str(path)))
+
+
+def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool) -> Any:
+    """One DataFrame of outcomes, cached, so the scores and the rejects are written from a single pass."""
+    from pyspark import StorageLevel
+    from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
+
+    parallelism = spark.sparkContext.defaultParallelism
+    if table.rdd.getNumPartitions() < parallelism:  # a single CSV file is one partition: use every core
+        table = table.repartition(parallelism)
+    broadcast = spark.sparkContext.broadcast(model)
+    outcomes = table.rdd.mapPartitions(partial(score_partition, model=broadcast, from_csv=from_csv))
+    schema = StructType([StructField("status", StringType(), False), StructField("customerid", StringType()),
+                         StructField("probability", DoubleType()), StructField("decision", BooleanType()),
+                         StructField("reason", StringType()), StructField("record", StringType())])
+    return spark.createDataFrame(outcomes, schema, verifySchema=False).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def write(frame: Any, path: Path, fmt: str, overwrite: bool) -> None:
+    writer = frame.write.mode("overwrite" if overwrite else "errorifexists").format(fmt)
+    if fmt == "csv":
+        writer = writer.option("header", True).option("escape", '"')  # RFC 4180 "" quotes, not Spark's \"
+    writer.save(str(path))
+
+
+def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    spark = start_spark(args.master)
+    try:
+        ready = time.monotonic()
+        outcomes = score_table(spark, read_table(spark, args.input, args.input_format), model, args.input_format == "csv")
+        counts = {row["status"]: row["count"] for row in outcomes.groupBy("status").count().collect()}
+        scored = outcomes.where(F.col("status") == SCORED).select(
+            "customerid", "probability", "decision", F.lit(model.version).alias("model_version"))
+        write(scored, args.output, args.format, args.overwrite)
+        write(outcomes.where(F.col("status") == REJECTED).select("customerid", "reason", "record"),
+              args.rejects, args.format, args.overwrite)
+        done = time.monotonic()
+    finally:
+        spark.stop()
+    return {"scored": counts.get(SCORED, 0), "rejected": counts.get(REJECTED, 0),
+            "seconds": done - ready, "startup_seconds": ready - started}
+
+
+def _one_line(exc: Exception) -> str:
+    """The line of a Spark error that says what went wrong: a Python worker's own exception if there is one."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    raised = [line for line in lines if PYTHON_ERROR.match(line)]
+    return (raised[-1] if raised else lines[0])[:500]
+
+
+PYTHON_ERROR = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    try:
+        check_paths(args)
+        model = load_model(args)
+    except JobError as exc:
+        log.error("error: %s", exc)
+        return 2
+    log.info("scoring %s with model %s (threshold %g) on %s", args.input, model.version, model.threshold, args.master)
+    try:
+        result = run(args, model)
+    except Exception as exc:  # Spark's own errors (AnalysisException, Py4JJavaError) carry pages of JVM trace
+        log.debug("Spark failed", exc_info=True)
+        log.error("error: Spark failed: %s", _one_line(exc))
+        return 1
+    rows = result["scored"] + result["rejected"]
+    log.info("spark_score: scored %d rows, rejected %d, in %.2f s (%.0f rows/s; Spark start %.1f s), model %s, "
+             "scores in %s, rejects in %s", result["scored"], result["rejected"], result["seconds"],
+             rows / result["seconds"] if result["seconds"] else 0.0, result["startup_seconds"], model.version,
+             args.output, args.rejects)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""`python -m churn_service.spark_score` for real: a model trained into a registry by `python -m train`, the job
+run by Spark in local mode on the data set (CSV and Parquet), its answers compared with the running churn
+service's `/predict/batch` for the same rows; bad rows rejected with reasons; one-line refusals."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.helpers import DATA, REPO, Gunicorn, run_train
+
+# pyspark warns about pandas 3 when its type code checks for numpy; these tests hand Spark no pandas objects.
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+
+
+def spark_score(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "churn_service.spark_score", *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def summary(done: subprocess.CompletedProcess[str]) -> str:
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("spark_score: ")]
+    return line
+
+
+def read_csv_output(folder: Path) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for part in sorted(folder.glob("part-*.csv")):
+        with open(part, newline="") as f:
+            rows.extend(csv.DictReader(f))
+    return rows
+
+
+def data_rows() -> list[dict[str, str]]:
+    with open(DATA, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("spark") / "registry"
+    done = run_train("--registry", root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """The test's own Spark, to write a Parquet table and read the job's Parquet output (no pyarrow here)."""
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("test-spark-score")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def service_answers(churn: Gunicorn) -> dict[str, dict[str, Any]]:
+    """The churn service's answer for every row of the data set, as exported (strings, original spellings)."""
+    answers: dict[str, dict[str, Any]] = {}
+    rows = data_rows()
+    for start in range(0, len(rows), 2000):
+        response = requests.post(f"{churn.url}/predict/batch", json={"customers": rows[start:start + 2000]}, timeout=60)
+        assert response.status_code == 200, response.text
+        for prediction in response.json()["predictions"]:
+            answers[prediction["customerid"]] = {**prediction, "model_version": response.json()["model_version"]}
+    assert len(answers) == len(rows) == 7043
+    return answers
+
+
+def assert_equal_to_service(scores: list[dict[str, Any]], answers: dict[str, dict[str, Any]], version: str) -> None:
+    assert sorted(s["customerid"] for s in scores) == sorted(answers)  # every customer once
+    worst = 0.0
+    for score in scores:
+        answer = answers[score["customerid"]]
+        worst = max(worst, abs(float(score["probability"]) - answer["churn_probability"]))
+        assert score["decision"] in (answer["churn"], str(answer["churn"]).lower()), score
+        assert score["model_version"] == version == answer["model_version"]
+    assert worst <= 1e-9, f"largest difference from the service: {worst}"
+
+
+@pytest.mark.slow
+def test_a_csv_table_scores_as_the_service_does(registry: Path, service_answers: dict[str, dict[str, Any]],
+                                                tmp_path: Path) -> None:
+    current = (registry / "CURRENT").read_text().strip()
+    done = spark_score("--registry", registry, "--input", DATA, "--output", tmp_path / "scores", "--format", "csv")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scored 7043 rows, rejected 0, in " in summary(done) and "rows/s" in summary(done)
+    assert_equal_to_service(read_csv_output(tmp_path / "scores"), service_answers, current)
+    assert read_csv_output(tmp_path / "scores-rejects") == []
+    assert sum(1 for _ in (tmp_path / "scores").glob("part-*.csv")) >= 1
+
+
+@pytest.mark.slow
+def test_a_parquet_table_scores_as_the_service_does(registry: Path, spark: Any,
+                                                    service_answers: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    # Typed columns, as a warehouse table has them: tenure and SeniorCitizen integers, MonthlyCharges a double.
+    table = spark.read.options(header=True, inferSchema=True).csv(str(DATA))
+    assert dict(table.dtypes)["tenure"] == "int" and dict(table.dtypes)["MonthlyCharges"] == "double"
+    table.write.parquet(str(tmp_path / "customers.parquet"))
+    current = (registry / "CURRENT").read_text().strip()
+    done = spark_score("--registry", registry, "--input", tmp_path / "customers.parquet", "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scored 7043 rows, rejected 0" in summary(done)
+    scores = [row.asDict() for row in spark.read.parquet(str(tmp_path / "out")).collect()]
+    assert set(scores[0]) == {"customerid", "probability", "decision", "model_version"}
+    assert_equal_to_service(scores, service_answers, current)
+
+
+@pytest.mark.slow
+def test_bad_rows_are_rejected_with_their_reason_and_the_rest_scored(registry: Path, tmp_path: Path,
+                                                                     service_answers: dict[str, dict[str, Any]]) -> None:
+    rows = data_rows()[:20]
+    header = list(rows[0])
+    bad = {2: {"Contract": "Forever"}, 5: {"tenure": "abc", "MonthlyCharges": "NaN"}, 7: {"customerID": ""}}
+    lines = [",".join(header)]
+    for i, row in enumerate(rows):
+        lines.append(",".join(f'"{v}"' for v in {**row, **bad.get(i, {})}.values()))
+    lines.append('"SHORT-1","Female","0"')  # a truncated line: too few fields for the header
+    (tmp_path / "customers.csv").write_text("\n".join(lines) + "\n")
+    done = spark_score("--model", registry / (registry / "CURRENT").read_text().strip() / "model.bin",
+                       "--input", tmp_path / "customers.csv", "--output", tmp_path / "scores", "--format", "csv")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scored 17 rows, rejected 4" in summary(done)
+    scored = read_csv_output(tmp_path / "scores")
+    assert sorted(s["customerid"] for s in scored) == sorted(r["customerID"] for i, r in enumerate(rows) if i not in bad)
+    for score in scored:
+        assert abs(float(score["probability"]) - service_answers[score["customerid"]]["churn_probability"]) <= 1e-9
+    rejects = {r["customerid"]: r for r in read_csv_output(tmp_path / "scores-rejects")}
+    assert set(rejects) == {rows[2]["customerID"], rows[5]["customerID"], "", "SHORT-1"}
+    assert rejects[rows[2]["customerID"]]["reason"].startswith("contract: unknown value 'Forever'")
+    assert "tenure: must be a number" in rejects[rows[5]["customerID"]]["reason"]
+    assert "monthlycharges: must be a finite number" in rejects[rows[5]["customerID"]]["reason"]
+    assert "customerid" in rejects[""]["reason"]
+    assert rejects["SHORT-1"]["reason"].startswith("malformed CSV line") and "SHORT-1" in rejects["SHORT-1"]["record"]
+    assert '"Forever"' in rejects[rows[2]["customerID"]]["record"]  # the row as read, to fix and resubmit
+
+
+def test_a_missing_input_is_one_line_and_exit_2(registry: Path, tmp_path: Path) -> None:
+    done = spark_score("--registry", registry, "--input", tmp_path / "nope.csv", "--output", tmp_path / "scores")
+    assert done.returncode == 2
+    assert done.stderr == f"error: input {tmp_path / 'nope.csv'} not found\n"
+    assert not (tmp_path / "scores").exists()
+
+
+def test_a_registry_without_a_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = spark_score("--registry", tmp_path / "empty", "--input", DATA, "--output", tmp_path / "scores")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: {tmp_path / 'empty'}/CURRENT not found")
+
+
+def test_the_service_does_not_need_pyspark() -> None:
+    """The churn image has no Spark: importing the service, and this job's module, must not import pyspark."""
+    code = ("import sys, churn_service, churn_service.spark_score, churn_service.spark_rows; "
+            "churn_service.create_app; sys.exit('pyspark' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -83,10 +83,34 @@ def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
 @api.post("/predict/batch")
 def predict_batch():
     state = _state()
-    records = _batch_records(read_json(request), state.config.max_batch)
+    body = read_json(request)
     serving = state.serving
-    predictions = _decisions(state, serving, records, serving.scorer.score_many(records))
+    predictions = _canonical_batch(state, serving, body)
+    if predictions is None:
+        records = _batch_records(body, state.config.max_batch)
+        predictions = _decisions(state, serving, records, serving.scorer.score_many(records))
     return json_response({"predictions": predictions, "model_version": serving.version})
+
+
+def _canonical_batch(state: ChurnState, serving: Serving, body: Any) -> list[dict[str, Any]] | None:
+    """The decisions for a batch of canonical records through the model's one-pass kernel (see batch_kernel),
+    or None when the batch needs the full path: its errors, its reasons (`?explain=true`) or its size limit."""
+    customers = body.get("customers") if type(body) is dict else None
+    if (serving.kernel is None or type(customers) is not list or not 0 < len(customers) <= state.config.max_batch
+            or request.args):
+        return None
+    probabilities = serving.kernel.score(customers)
+    if probabilities is None:
+        return None
+    threshold = serving.threshold
+    decisions: list[dict[str, Any]] = []
+    for raw, probability in zip(customers, probabilities, strict=True):
+        customer_id = raw.get("customerid")
+        decision = {"churn_probability": probability, "churn": probability >= threshold}
+        decisions.append(decision if customer_id is None else {"customerid": customer_id, **decision})
+    record_predictions(state, probabilities, sum(d["churn"] for d in decisions))
+    state.drift.observe(serving, customers, probabilities)
+    return decisions
 
 
 @api.get("/healthz")

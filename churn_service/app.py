@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 from churn_service.api import api
 from churn_service.config import ChurnConfig
 from churn_service.drift_monitor import DriftCollector, DriftMonitor
+from churn_service.fast_route import FastPredict
 from churn_service.openapi import openapi_document
 from churn_service.registry import ModelFollower, current_model_path
 from churn_service.serving import load_serving
@@ -52,6 +53,7 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
     register_error_handlers(app)
     instrument(app, metrics)
     app.register_blueprint(api)
+    app.wsgi_app = FastPredict(app.wsgi_app, state, config.max_body_bytes)  # type: ignore[method-assign]
     logging.getLogger(__name__).info(
         "serving model %s (%s scorer) from %s%s", serving.version, type(serving.scorer).__name__, model_path,
         f", following {config.model_registry}/CURRENT every {config.model_poll_seconds:g} s" if config.model_registry else "",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from churn_service.artifact import ArtifactError, LoadedModel, load_artifact
+from churn_service.batch_kernel import BatchKernel, build_kernel
 from churn_service.explain import Explainer, build_explainer
 from churn_service.scoring import Scorer, build_scorer
 
@@ -18,6 +19,7 @@ class Serving:
     model: LoadedModel
     scorer: Scorer
     explainer: Explainer | None = None  # `?explain=true`; None for a model it cannot explain
+    kernel: BatchKernel | None = None  # batches of canonical records in one pass; None for other models
 
     @property
     def version(self) -> str:
@@ -35,4 +37,4 @@ def load_serving(model_path: Path) -> Serving:
         scorer = build_scorer(model.dv, model.model)
     except ValueError as exc:  # e.g. a model using features outside the contract
         raise ArtifactError(f"{model_path}: {exc}") from None
-    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest))
+    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest), build_kernel(scorer))

@@ -16,7 +16,7 @@ _NUMERIC_ITEMS = tuple((field, low, high, integer) for field, (low, high, intege
 _N_FEATURES = len(FEATURES)
 
 
-def _parse_canonical(raw: dict[str, Any]) -> dict[str, Any] | None:
+def parse_canonical(raw: dict[str, Any]) -> dict[str, Any] | None:
     """The common case in one pass: lowercase keys, canonical values, plain in-range numbers.
 
     Returns None for anything else, which then takes the full path. A record with any key beyond the
@@ -59,7 +59,7 @@ def parse_record(raw: Any) -> dict[str, Any]:
     unknown keys are ignored; `customerid` is kept when present.
     """
     if type(raw) is dict:
-        fast = _parse_canonical(raw)
+        fast = parse_canonical(raw)
         if fast is not None:
             return fast
     return parse_record_in_full(raw)

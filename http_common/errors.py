@@ -73,7 +73,8 @@ def json_response(body: Any, status: int = 200) -> Response:
     return current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
 
 
-def _is_json(content_type: str) -> bool:
+def is_json_type(content_type: str) -> bool:
+    """application/json or any application/*+json, parameters ignored."""
     mimetype = content_type.partition(";")[0].strip().lower()
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
@@ -81,7 +82,7 @@ def _is_json(content_type: str) -> bool:
 def read_json(request: Request) -> Any:
     """The request body as JSON, or a 415/400 ApiError (413 past MAX_CONTENT_LENGTH); deep nesting and
     bad UTF-8 are 400, not 500."""
-    if not _is_json(request.environ.get("CONTENT_TYPE", "")):
+    if not is_json_type(request.environ.get("CONTENT_TYPE", "")):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     length, limit = request.content_length, request.max_content_length
     if length is not None and limit is not None and length > limit:

@@ -31,3 +31,6 @@ assert sys.prefix == "/usr/local", sys.prefix
 assert sysconfig.get_paths()["purelib"] == "/usr/local/lib/python3.11/site-packages"
 print("python", sys.version.split()[0], "at", sys.prefix, "packages in", sysconfig.get_paths()["purelib"])'
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin pip --version
+# The official image deletes every .pyc under /usr/local after installing (pip's included), so neither the
+# standard library nor pip ships compiled here either.
+find "$rootfs/usr/local" -depth -name __pycache__ -type d -exec rm -rf {} +

@@ -6,11 +6,11 @@ implementation in Spark SQL, is why the job's probabilities equal the service's.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from churn_service.scoring import Scorer
 from feature_contract import InvalidRecord, parse_record
@@ -33,18 +33,13 @@ Outcome = tuple[str, str | None, float | None, bool | None, str | None, str | No
 
 
 def _plain(value: Any, from_csv: bool) -> Any:
-    """A Spark value as a JSON client would send it. CSV: Spark reads an empty field as null, where the
-    service's CSV readers see "" (blank totalcharges is 0 there). Parquet: decimals arrive as Decimal."""
-    if value is None and from_csv:
-        return ""
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+    """CSV: Spark reads an empty field as null, where the service's CSV readers see "" (a blank totalcharges
+    is 0 there), so null is read back as ""."""
+    return "" if value is None and from_csv else value
 
 
-def _reject(raw: Mapping[str, Any], reason: str, line: str | None = None) -> Outcome:
+def _reject(raw: Mapping[str, Any], reason: str, record: str) -> Outcome:
     customer_id = next((v for k, v in raw.items() if str(k).strip().lower() == "customerid"), None)
-    record = line if line is not None else json.dumps(raw, default=str, ensure_ascii=False)
     return (REJECTED, None if customer_id is None else str(customer_id)[:64], None, None, reason, record)
 
 
@@ -65,18 +60,20 @@ def _scored(model: BroadcastModel, records: list[dict[str, Any]]) -> Iterator[Ou
         yield (SCORED, record["customerid"], probability, probability >= threshold, None, None)
 
 
-def score_rows(rows: Iterable[Mapping[str, Any]], model: BroadcastModel, from_csv: bool) -> Iterator[Outcome]:
-    """Every row comes out once: scored (in chunks, as `/predict/batch` scores) or rejected with its reason."""
+def score_lines(lines: Iterable[str], model: BroadcastModel, from_csv: bool) -> Iterator[Outcome]:
+    """Every row, one JSON object per line, comes out once: scored (in chunks, as `/predict/batch` scores)
+    or rejected with its reason and the row as read."""
     pending: list[dict[str, Any]] = []
-    for row in rows:
-        line = row.get(CORRUPT_COLUMN)
-        raw = {key: _plain(value, from_csv) for key, value in row.items() if key != CORRUPT_COLUMN}
-        if line is not None:
-            yield _reject(raw, "malformed CSV line: its number of fields differs from the header's", line)
+    for line in lines:
+        row = orjson.loads(line)
+        corrupt = row.pop(CORRUPT_COLUMN, None)
+        raw = {key: _plain(value, from_csv) for key, value in row.items()} if from_csv else row
+        if corrupt is not None:
+            yield _reject(raw, "malformed CSV line: its number of fields differs from the header's", corrupt)
             continue
         parsed = _parse(raw)
         if isinstance(parsed, str):
-            yield _reject(raw, parsed)
+            yield _reject(raw, parsed, line)
             continue
         pending.append(parsed)
         if len(pending) == CHUNK:
@@ -87,5 +84,7 @@ def score_rows(rows: Iterable[Mapping[str, Any]], model: BroadcastModel, from_cs
 
 
 def score_partition(rows: Iterable[Any], model: Any, from_csv: bool) -> Iterator[Outcome]:
-    """`mapPartitions` entry point: Spark Rows in, outcomes out; `model` is the Broadcast of a BroadcastModel."""
-    return score_rows((row.asDict() for row in rows), model.value, from_csv)
+    """`mapPartitions` entry point: one-column Rows holding each table row as JSON (Spark's `to_json`, which
+    keeps every type JSON has and costs far less than building a Row object per customer), outcomes out;
+    `model` is the Broadcast of a BroadcastModel."""
+    return score_lines((line for (line,) in rows), model.value, from_csv)

@@ -106,13 +106,15 @@ def read_table(spark: Any, path: Path, input_format: str) -> Any:
 def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool) -> Any:
     """One DataFrame of outcomes, cached, so the scores and the rejects are written from a single pass."""
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
     parallelism = spark.sparkContext.defaultParallelism
     if table.rdd.getNumPartitions() < parallelism:  # a single CSV file is one partition: use every core
         table = table.repartition(parallelism)
     broadcast = spark.sparkContext.broadcast(model)
-    outcomes = table.rdd.mapPartitions(partial(score_partition, model=broadcast, from_csv=from_csv))
+    as_json = table.select(F.to_json(F.struct("*"), {"ignoreNullFields": "false"}).alias("row"))
+    outcomes = as_json.rdd.mapPartitions(partial(score_partition, model=broadcast, from_csv=from_csv))
     schema = StructType([StructField("status", StringType(), False), StructField("customerid", StringType()),
                          StructField("probability", DoubleType()), StructField("decision", BooleanType()),
                          StructField("reason", StringType()), StructField("record", StringType())])

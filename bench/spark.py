@@ -1,0 +1,162 @@
+"""`python -m bench.spark`: the whole base scored by Spark (local mode) against the same rows through
+`/predict/batch`, on one machine (DESIGN §9).
+
+The table: the data set's rows repeated with fresh customerids (`C0000000`, ...), typed as a warehouse holds
+them, written once to a temp Parquet. Spark: `python -m churn_service.spark_score` on it, timed from the
+outside (JVM start included) and by the job's own summary line (after Spark is up). HTTP: the churn service
+under its shipped gunicorn config (2 workers) with a few client threads posting the same rows, 1000 per
+request, JSON encoded as they go. Both answers are checked to agree on how many customers churn.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from bench import machine
+from harness import DATA, REPO
+from harness.servers import Gunicorn, run_train
+
+log = logging.getLogger("bench.spark")
+RESULTS = REPO / "bench" / "results"
+SUMMARY = re.compile(r"scored (\d+) rows, rejected (\d+), in ([\d.]+) s .*Spark start ([\d.]+) s")
+
+
+def build_table(spark: Any, rows: int, path: Path) -> list[dict[str, Any]]:
+    """Write `rows` customers to Parquet; return the base rows in the order row k repeats (k % len(base))."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    base = spark.read.options(header=True, inferSchema=True).csv(str(DATA))
+    base = base.withColumn("idx", F.row_number().over(Window.orderBy("customerID")) - 1)
+    n = base.count()
+    table = (spark.range(rows).withColumn("idx", F.col("id") % n).join(F.broadcast(base), "idx")
+             .withColumn("customerID", F.format_string("C%07d", F.col("id"))).drop("idx", "id"))
+    table.repartition(4).write.parquet(str(path))  # several files, as a warehouse table has
+    return [r.asDict() for r in base.orderBy("idx").drop("idx").collect()]
+
+
+def run_spark_job(registry: Path, table: Path, out: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "churn_service.spark_score", "--registry", str(registry),
+                           "--input", str(table), "--output", str(out)], cwd=REPO, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"spark_score failed ({done.returncode}): {done.stderr[-2000:]}")
+    line = next(line for line in done.stderr.splitlines() if line.startswith("spark_score: "))
+    log.info("%s", line)
+    scored, rejected, seconds, startup = SUMMARY.search(line).groups()
+    return {"rows": int(scored), "rejected": int(rejected), "job_seconds": float(seconds),
+            "spark_start_seconds": float(startup), "wall_seconds": round(wall, 2),
+            "rows_per_s": round(int(scored) / float(seconds)), "rows_per_s_wall": round(int(scored) / wall),
+            "summary": line}
+
+
+def post_batches(url: str, base: list[dict[str, Any]], rows: int, clients: int, per_request: int) -> dict[str, Any]:
+    """`rows` customers through /predict/batch by `clients` threads; each encodes its own requests."""
+    starts = itertools.count(0, per_request)  # next() on a count is atomic under the GIL
+    totals = {"rows": 0, "churn": 0, "errors": 0}
+    lock = threading.Lock()
+
+    def client() -> None:
+        with requests.Session() as session:
+            while (start := next(starts)) < rows:
+                chunk = [{**base[k % len(base)], "customerID": f"C{k:07d}"} for k in range(start, min(start + per_request, rows))]
+                response = session.post(url, data=orjson.dumps({"customers": chunk}),
+                                        headers={"Content-Type": "application/json"}, timeout=120)
+                with lock:
+                    if response.status_code != 200:
+                        totals["errors"] += 1
+                        continue
+                    predictions = response.json()["predictions"]
+                    totals["rows"] += len(predictions)
+                    totals["churn"] += sum(p["churn"] for p in predictions)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    return {**totals, "clients": clients, "per_request": per_request, "seconds": round(seconds, 2),
+            "rows_per_s": round(totals["rows"] / seconds)}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, s, h = results["machine"], results["spark"], results["http"]
+    return "\n".join([
+        "# Spark batch scoring against /predict/batch", "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, pyspark {results['pyspark']}, "
+        f"{results['java']}; shared with other work while it ran, so the ratio matters more than the figures.",
+        f"Table: {results['rows']:,} customers (the data set's rows repeated with fresh ids), Parquet, model "
+        f"{results['model_version']}.", "",
+        "| path | rows | seconds | rows/s |", "|---|---|---|---|",
+        f"| Spark `local[*]`, job only (after Spark is up) | {s['rows']:,} | {s['job_seconds']:.1f} | {s['rows_per_s']:,} |",
+        f"| Spark `local[*]`, whole command (JVM start {s['spark_start_seconds']:.1f} s included) | {s['rows']:,} | "
+        f"{s['wall_seconds']:.1f} | {s['rows_per_s_wall']:,} |",
+        f"| POST /predict/batch, {h['per_request']} per request, {h['clients']} clients, gunicorn 2 workers | "
+        f"{h['rows']:,} | {h['seconds']:.1f} | {h['rows_per_s']:,} |", "",
+        f"Spark / HTTP: {results['ratio_job']:.2f}× (job only), {results['ratio_wall']:.2f}× (whole command). "
+        f"Both said churn for {results['churn_spark']:,} customers (HTTP errors: {h['errors']}).", "",
+    ])
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="python -m bench.spark", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    args = parser.parse_args()
+    from churn_service.spark_score import start_spark  # pyspark only now, and under the job's settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
+        work = Path(tmp)
+        trained = run_train("--registry", work / "registry")
+        if trained.returncode != 0:
+            log.error("training failed: %s", trained.stderr.strip())
+            return 1
+        version = (work / "registry" / "CURRENT").read_text().strip()
+        spark = start_spark("local[*]")
+        try:
+            log.info("writing %d rows to Parquet", args.rows)
+            base = build_table(spark, args.rows, work / "customers.parquet")
+            log.info("Spark job")
+            spark_result = run_spark_job(work / "registry", work / "customers.parquet", work / "scores")
+            churn_spark = spark.read.parquet(str(work / "scores")).where("decision").count()
+        finally:
+            spark.stop()
+        with Gunicorn("churn_service", {"MODEL_REGISTRY": str(work / "registry")}, workers=2) as churn:
+            log.info("/predict/batch, %d clients", args.clients)
+            http = post_batches(f"{churn.url}/predict/batch", base, args.rows, args.clients, 1000)
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    results = {"machine": machine.describe(), "pyspark": dist_version("pyspark"), "java": java, "rows": args.rows,
+               "model_version": version, "spark": spark_result, "http": http, "churn_spark": churn_spark,
+               "churn_http": http["churn"], "ratio_job": spark_result["rows_per_s"] / http["rows_per_s"],
+               "ratio_wall": spark_result["rows_per_s_wall"] / http["rows_per_s"]}
+    if churn_spark != http["churn"] or http["rows"] != args.rows or spark_result["rows"] != args.rows:
+        log.error("the two paths disagree: %s", {k: results[k] for k in ("churn_spark", "churn_http")})
+        return 1
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "spark.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "spark.md").write_text(markdown(results))
+    sys.stdout.write(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

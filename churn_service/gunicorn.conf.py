@@ -7,11 +7,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from http_common.gunicorn_base import *  # noqa: E402,F403 - fixed limits and hooks both services share
 from http_common.gunicorn_base import make_metrics_dir, remove_metrics_dir, server_settings  # noqa: E402
 
-settings = server_settings(port=9696, threads=1)
+# Scoring is CPU-bound, but a thread that waits on a slow client's request does no work and holds no GIL: with
+# one thread per worker, two clients that send half a request starved the whole service (measured; see
+# tests/integration/test_slow_clients.py), while four threads cost nothing measurable in throughput.
+settings = server_settings(port=9696, threads=4)
 proc_name = "churn"
 bind = settings.bind
 workers = settings.workers
-threads = settings.threads  # scoring is CPU-bound: one thread per process
+threads = settings.threads
 accesslog = settings.accesslog
 loglevel = settings.loglevel
 metrics_dir = make_metrics_dir("churn")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
+from collections.abc import Callable
 from functools import partial
 
 from flask import Flask, Response
@@ -12,12 +12,12 @@ from werkzeug.exceptions import ServiceUnavailable
 from http_common.errors import error_or_page, internal_error, register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 from marketing_service.api import api
+from marketing_service.backends import open_storage
 from marketing_service.background import BackgroundLoop
 from marketing_service.campaigns.api import allow_uploads, campaigns_api
 from marketing_service.campaigns.pages import campaigns_web
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
-from marketing_service.db import WriteQueue, connect, init_db
 from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.observe import ChurnUpCollector
@@ -38,13 +38,11 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-BUSY_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED")  # and their extended codes, e.g. SQLITE_BUSY_SNAPSHOT
-
-
-def storage_busy(exc: sqlite3.OperationalError) -> Response:
-    """A database locked past the busy timeout is a clear, retryable 503; nothing was half-written,
-    since every write is one transaction. Other operational errors stay 500s (and are logged)."""
-    if not (getattr(exc, "sqlite_errorname", None) or "").startswith(BUSY_ERRORS):
+def storage_busy(is_busy: Callable[[Exception], bool], exc: Exception) -> Response:
+    """A database locked past the busy timeout (or, on PostgreSQL, a pool or lock wait that ran out, a
+    deadlock, a server restarting) is a clear, retryable 503; nothing was half-written, since every write
+    is one transaction. Other operational errors stay 500s (and are logged)."""
+    if not is_busy(exc):
         logging.getLogger(__name__).exception("database error")
         return internal_error()
     message = "the database is busy; nothing was saved, please retry"
@@ -56,7 +54,8 @@ def storage_busy(exc: sqlite3.OperationalError) -> Response:
 def create_app(config: MarketingConfig | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config or MarketingConfig.from_env()
-    init_db(config.db_path, config.db_busy_timeout_ms)
+    storage = open_storage(config)
+    storage.init_db()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.resolved_secret_key(),
@@ -69,20 +68,19 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.json.sort_keys = False
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
-    write_queue = WriteQueue(config.db_path)
     links = Links(app.config["SECRET_KEY"], config.public_url)
-    background = BackgroundLoop(partial(connect, config.db_path, config.db_busy_timeout_ms, write_queue), client, mailer,
+    background = BackgroundLoop(storage.connect, client, mailer,
                                 config.offer_rules, config.mail_from, config.poll_interval, config.lease_seconds, links)
     metrics = ServiceMetrics()
     metrics.exposed.register(ChurnUpCollector(client.reachable))
-    app.extensions["marketing"] = MarketingState(config, client, background, metrics, write_queue, links)
+    app.extensions["marketing"] = MarketingState(config, client, background, metrics, storage, links)
     app.before_request(allow_uploads)  # before CSRF protection reads the (large) form
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     csrf.exempt(campaigns_api)
     csrf.exempt(unsubscribe)  # the signed token in the URL is the authority; mail clients post without a form
     register_error_handlers(app, html_page=error_page)
-    app.register_error_handler(sqlite3.OperationalError, storage_busy)
+    app.register_error_handler(storage.error_type, partial(storage_busy, storage.is_busy))
     instrument(app, metrics)
     app.after_request(security_headers)
     app.teardown_appcontext(close_db)
@@ -94,5 +92,5 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     if config.background:
         background.start()
     logging.getLogger(__name__).info("marketing ready: churn at %s, %s mailer, db %s",
-                                     config.churn_url, config.mailer, config.db_path)
+                                     config.churn_url, config.mailer, storage.dialect)
     return app

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from marketing_service.offer_rules import OfferRules
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 
 class ConfigError(ValueError):
     """A setting the service cannot run with; the message names the variable."""
@@ -40,6 +42,8 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 class MarketingConfig:
     churn_url: str = "http://localhost:9696"
     db_path: Path = Path("var/marketing.db")
+    db_url: str = ""  # MARKETING_DB=postgresql://...: PostgreSQL instead of the SQLite file (DESIGN §9)
+    db_pool_size: int = 10  # PostgreSQL connections per worker process: its threads, the background loop, downloads
     mailer: str = "log"
     mail_dir: Path = Path("var/mail")
     mail_from: str = "Retention Team <offers@example.com>"
@@ -75,15 +79,25 @@ class MarketingConfig:
             raise ConfigError(f"PUBLIC_URL must start with http:// or https://, got {public_url!r}")
         if not churn_url.startswith(("http://", "https://")):
             raise ConfigError(f"CHURN_URL must start with http:// or https://, got {churn_url!r}")
+        database = env.get("MARKETING_DB", "").strip()
+        db_url = database if database.startswith(POSTGRES_SCHEMES) else ""
+        if "://" in database and not db_url:
+            raise ConfigError(f"MARKETING_DB must be a file path or a postgresql:// URL, got {database.split('://')[0]}://...")
+        secret_key = env.get("SECRET_KEY", "").strip()
+        if db_url and not secret_key:
+            # Instances sharing a database must sign alike: an unsubscribe link from one works on every other.
+            raise ConfigError("SECRET_KEY must be set when MARKETING_DB is a PostgreSQL URL (shared by every instance)")
         return cls(
             churn_url=churn_url,
-            db_path=Path(env.get("MARKETING_DB", "").strip() or cls.db_path),
+            db_path=Path(database) if database and not db_url else cls.db_path,
+            db_url=db_url,
+            db_pool_size=int(_number(env, "DB_POOL_SIZE", cls.db_pool_size, 2)),
             mailer=mailer,
             mail_dir=Path(env.get("MAIL_DIR", "").strip() or cls.mail_dir),
             mail_from=env.get("MAIL_FROM", "").strip() or cls.mail_from,
             smtp_host=env.get("SMTP_HOST", "").strip() or cls.smtp_host,
             smtp_port=int(_number(env, "SMTP_PORT", cls.smtp_port, 1)),
-            secret_key=env.get("SECRET_KEY", "").strip(),
+            secret_key=secret_key,
             campaign=env.get("CAMPAIGN", "").strip() or cls.campaign,
             max_body_mb=_number(env, "MAX_BODY_MB", cls.max_body_mb, 0.01),
             churn_connect_timeout=_number(env, "CHURN_CONNECT_TIMEOUT", cls.churn_connect_timeout, 0.01),

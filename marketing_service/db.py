@@ -67,6 +67,7 @@ class WriteQueue:
 class Connection(sqlite3.Connection):
     """A connection that knows the queue its writers wait in and its busy timeout (see `transaction`)."""
 
+    dialect = "sqlite"  # see dialect.py
     write_queue: WriteQueue | None
     busy_timeout_ms: int
 
@@ -112,7 +113,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
 
     A connection with a write queue first waits its turn there, and that wait comes off SQLite's busy
-    timeout: however many writers are ahead, a write gives up (503) within DB_BUSY_TIMEOUT_MS."""
+    timeout: however many writers are ahead, a write gives up (503) within DB_BUSY_TIMEOUT_MS.
+    Another back end's connection (backends/postgres.py) runs its own kind of transaction."""
+    own_transaction = getattr(conn, "transaction", None)
+    if own_transaction is not None:
+        with own_transaction():
+            yield conn
+        return
     queue: WriteQueue | None = getattr(conn, "write_queue", None)
     if queue is None:
         with _immediate(conn):

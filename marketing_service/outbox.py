@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from marketing_service.db import now_iso, transaction
+from marketing_service.dialect import skip_locked
 
 MAX_BACKOFF_S = 60.0
 MAX_DELIVERY_ATTEMPTS = 10
@@ -29,9 +30,9 @@ def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, fl
     now, token = time.time(), secrets.token_hex(8)
     with transaction(conn):
         rows = conn.execute(
-            """UPDATE offers SET claimed_until = ?, lease_token = ?, attempts = attempts + 1 WHERE id IN (
+            f"""UPDATE offers SET claimed_until = ?, lease_token = ?, attempts = attempts + 1 WHERE id IN (
                  SELECT id FROM offers WHERE status IN ('queued', 'failed') AND attempts < ?
-                   AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?)
+                   AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?{skip_locked(conn)})
                RETURNING id, customerid, campaign, to_addr, subject, body, attempts, created_at""",
             (now + lease_s, token, MAX_DELIVERY_ATTEMPTS, now, now, limit),
         ).fetchall()

@@ -10,6 +10,7 @@ from typing import Any
 
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
+from marketing_service.dialect import least, skip_locked
 from marketing_service.offer_rules import OfferRules
 
 MAX_BACKOFF_S = 60.0
@@ -20,9 +21,9 @@ def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, li
     now, token = time.time(), secrets.token_hex(8)
     with transaction(conn):
         rows = conn.execute(
-            """UPDATE customers SET claimed_until = ?, lease_token = ? WHERE customerid IN (
+            f"""UPDATE customers SET claimed_until = ?, lease_token = ? WHERE customerid IN (
                  SELECT customerid FROM customers WHERE status = 'pending' AND next_attempt_at <= ?
-                   AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?)
+                   AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?{skip_locked(conn)})
                RETURNING customerid, name, email, features, attempts""",
             (now + lease_s, token, now, now, limit),
         ).fetchall()
@@ -39,7 +40,8 @@ def release(conn: sqlite3.Connection, token: str, customerids: Sequence[str], er
     now = time.time()
     with transaction(conn):
         conn.executemany(
-            """UPDATE customers SET attempts = attempts + 1, next_attempt_at = ? + MIN(?, 0.5 * (1 << MIN(attempts, 10))),
+            f"""UPDATE customers SET attempts = attempts + 1,
+                 next_attempt_at = ? + {least(conn)}(?, 0.5 * (1 << {least(conn)}(attempts, 10))),
                  claimed_until = 0, lease_token = NULL, last_error = ?
                WHERE customerid = ? AND status = 'pending' AND lease_token = ?""",
             [(now, MAX_BACKOFF_S, error[:500], customerid, token) for customerid in customerids],

@@ -1,11 +1,15 @@
 """The database schema and its versions: a new file gets the latest, an older one is migrated in place.
 
 `init_db` runs this under its cross-process lock and inside one transaction, so several workers or
-instances starting at once migrate a file exactly once. The version lives in SQLite's `user_version`.
+instances starting at once migrate a file exactly once. The version lives in SQLite's `user_version`;
+PostgreSQL keeps it in a `schema_version` table (backends/postgres_schema.py) and runs the same MIGRATIONS.
 """
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 VERSION = 3
 
@@ -133,10 +137,28 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     _create(conn, SCHEMA)  # the new tables (suppressions, campaigns); the existing ones are left as they are
 
 
+def statements(script: str) -> list[str]:
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    for statement in statements(script):
+        conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version: its step on each engine (None where that engine never had the older version)."""
+
+    version: int
+    sqlite: Callable[[Any], None] | None
+    postgres: Callable[[Any], None] | None
+
+
+# Every version after the first, in order. PostgreSQL support began at version 3, so a PostgreSQL database
+# starts there; a later version adds its step for both engines here.
+MIGRATIONS = (Migration(2, _v1_to_v2, None), Migration(3, _v2_to_v3, None))
+POSTGRES_BASELINE = 3
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -146,10 +168,9 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version == 0 and existing is None:
         _create(conn, SCHEMA)
     else:
-        if version < 2:
-            _v1_to_v2(conn)
-        if version < 3:
-            _v2_to_v3(conn)
+        for migration in MIGRATIONS:
+            if version < migration.version and migration.sqlite is not None:
+                migration.sqlite(conn)
     broken = conn.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise sqlite3.IntegrityError(f"migration to version {VERSION} broke {len(broken)} references; rolled back")

@@ -1,16 +1,16 @@
 """What one marketing process holds for its requests, and the per-request database connection."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, g
 
 from http_common.metrics import ServiceMetrics
+from marketing_service.backends import Storage
 from marketing_service.background import BackgroundLoop
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
-from marketing_service.db import WriteQueue, connect
 from marketing_service.suppression import Links
 
 
@@ -20,7 +20,7 @@ class MarketingState:
     client: ChurnClient
     background: BackgroundLoop
     metrics: ServiceMetrics
-    write_queue: WriteQueue
+    storage: Storage
     links: Links
 
 
@@ -28,11 +28,11 @@ def state() -> MarketingState:
     return current_app.extensions["marketing"]
 
 
-def request_db() -> sqlite3.Connection:
-    """One connection per request (flaskr style), closed at teardown."""
+def request_db() -> Any:
+    """One connection per request (flaskr style), closed at teardown: a SQLite connection, or a PostgreSQL
+    one borrowed from the worker's pool."""
     if "db" not in g:
-        config = state().config
-        g.db = connect(config.db_path, config.db_busy_timeout_ms, state().write_queue)
+        g.db = state().storage.connect()
     return g.db
 
 

@@ -9,21 +9,31 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
+
 from harness import DATA, REPO
 from harness.servers import RUNNING, Gunicorn, free_port, rss_kib, run_train, worker_pids
+from marketing_service.backends.postgres import to_pyformat
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # what the browser tests saw, kept for people
-__all__ = ["DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "count", "customer", "free_port", "rss_kib",
-           "run_schemathesis", "run_train", "wait_for", "worker_pids"]
+__all__ = ["DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "count", "customer", "fetch_all", "free_port",
+           "rss_kib", "run_schemathesis", "run_train", "wait_for", "worker_pids"]
+
+
+SHARED_SECRET = "a-test-secret-shared-by-every-instance"
 
 
 class Marketing(Gunicorn):
-    """The marketing service with its own fresh database and mail folder under a temp dir."""
+    """The marketing service with its own mail folder under a temp dir, on a fresh database: by default a
+    SQLite file there, or `db`, a `postgresql://` URL (tests/integration/conftest.py `new_db`)."""
 
-    def __init__(self, tmp: Path, churn_url: str, extra: dict[str, str] | None = None, workers: int = 2):
+    def __init__(self, tmp: Path, churn_url: str, extra: dict[str, str] | None = None, workers: int = 2,
+                 db: str | None = None):
         self.db_path, self.mail_dir = tmp / "marketing.db", tmp / "mail"
-        env = {"CHURN_URL": churn_url, "MARKETING_DB": str(self.db_path), "MAIL_DIR": str(self.mail_dir),
-               "POLL_INTERVAL": "0.2", "CHURN_READ_TIMEOUT": "2", **(extra or {})}
+        self.db = db or str(self.db_path)  # what `count` and `fetch_all` read, whichever the back end
+        postgres = {"SECRET_KEY": SHARED_SECRET} if is_postgres(self.db) else {}
+        env = {"CHURN_URL": churn_url, "MARKETING_DB": self.db, "MAIL_DIR": str(self.mail_dir),
+               "POLL_INTERVAL": "0.2", "CHURN_READ_TIMEOUT": "2", **postgres, **(extra or {})}
         super().__init__("marketing_service", env, workers=workers)
 
     def emails(self) -> list[Path]:
@@ -44,9 +54,21 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def count(db: Path, sql: str, *args: object) -> int:
+def is_postgres(db: str | Path) -> bool:
+    return str(db).startswith("postgresql://")
+
+
+def fetch_all(db: str | Path, sql: str, *args: object) -> list[tuple]:
+    """Rows of a query, written once with `?` placeholders, from a SQLite file or a PostgreSQL URL."""
+    if is_postgres(db):
+        with psycopg.connect(str(db), autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(to_pyformat(sql), args).fetchall()]
     with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchone()[0]
+        return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+
+
+def count(db: str | Path, sql: str, *args: object) -> int:
+    return fetch_all(db, sql, *args)[0][0]
 
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

@@ -10,7 +10,6 @@ from http_common.errors import ApiError, json_response, read_json
 from marketing_service.campaigns import exports, outcomes, store
 from marketing_service.campaigns.settings import InvalidSettings, parse_settings
 from marketing_service.campaigns.upload import UploadError, csv_rows, json_rows
-from marketing_service.db import connect
 from marketing_service.state import request_db, state
 
 campaigns_api = Blueprint("campaigns_api", __name__)
@@ -90,10 +89,10 @@ def status(campaign_id: int):
 
 def _stream_csv(campaign_id: int, filename: str, make: Any) -> Response:
     _campaign_or_404(campaign_id)
-    config = state().config
+    storage = state().storage
 
     def generate() -> Iterator[str]:  # its own connection: the request's is closed before the stream ends
-        conn = connect(config.db_path, config.db_busy_timeout_ms)
+        conn = storage.connect()
         try:
             yield from make(conn, campaign_id)
         finally:

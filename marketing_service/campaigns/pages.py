@@ -9,6 +9,7 @@ from http_common.errors import ApiError
 from marketing_service.campaigns import outcomes, store
 from marketing_service.campaigns.api import create_from_request, read_outcomes_text
 from marketing_service.campaigns.settings import CampaignSettings
+from marketing_service.dialect import probability_bin
 from marketing_service.state import request_db, state
 
 campaigns_web = Blueprint("campaigns_web", __name__)
@@ -42,7 +43,7 @@ def histogram(campaign_id: int, threshold: float | None) -> dict[str, Any]:
     """Bars of the churn probabilities in 20 bins of 5 points, as SVG coordinates; the threshold as an x."""
     counts = [0] * HISTOGRAM_BINS
     for bin_no, n in request_db().execute(
-            "SELECT MIN(CAST(churn_probability * ? AS INTEGER), ?), COUNT(*) FROM campaign_rows"
+            f"SELECT {probability_bin(request_db())}, COUNT(*) FROM campaign_rows"
             " WHERE campaign_id = ? AND scored = 1 GROUP BY 1", (HISTOGRAM_BINS, HISTOGRAM_BINS - 1, campaign_id)):
         counts[bin_no] = n
     top, width = max(counts) or 1, CHART_W / HISTOGRAM_BINS

@@ -17,6 +17,7 @@ from marketing_service.campaigns.targeting import ScoredRow, decide
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
+from marketing_service.dialect import for_update, skip_locked
 from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
 
@@ -40,9 +41,9 @@ def _claim(conn: sqlite3.Connection, campaign_id: int, lease_s: float) -> tuple[
     now, token = time.time(), secrets.token_hex(8)
     with transaction(conn):
         rows = conn.execute(
-            """UPDATE campaign_rows SET claimed_until = ?, lease_token = ? WHERE campaign_id = ? AND customerid IN (
+            f"""UPDATE campaign_rows SET claimed_until = ?, lease_token = ? WHERE campaign_id = ? AND customerid IN (
                  SELECT customerid FROM campaign_rows WHERE campaign_id = ? AND scored = 0 AND claimed_until <= ?
-                 LIMIT ?) RETURNING customerid, line, features""",
+                 LIMIT ?{skip_locked(conn)}) RETURNING customerid, line, features""",
             (now + lease_s, token, campaign_id, campaign_id, now, CHUNK)).fetchall()
     return token, rows
 
@@ -100,7 +101,8 @@ def _refuse(conn: sqlite3.Connection, campaign_id: int, token: str, rows: Sequen
 def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSettings, cooldown_days: float) -> bool:
     """Decide every row and create the offers, in one transaction, once nothing is left to score."""
     with transaction(conn):
-        status = conn.execute("SELECT status FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()[0]
+        # Locked on PostgreSQL: two workers finishing at once would both decide (SQLite serialises them).
+        status = conn.execute(f"SELECT status FROM campaigns WHERE id = ?{for_update(conn)}", (campaign_id,)).fetchone()[0]
         left = conn.execute("SELECT 1 FROM campaign_rows WHERE campaign_id = ? AND scored = 0 LIMIT 1", (campaign_id,))
         if status not in ACTIVE or left.fetchone():
             return False

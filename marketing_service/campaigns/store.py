@@ -24,8 +24,8 @@ def create(conn: sqlite3.Connection, name: str, settings: CampaignSettings,
     stamp = now_iso()
     with transaction(conn):
         campaign_id = conn.execute(
-            "INSERT INTO campaigns (name, status, settings, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)",
-            (name, json.dumps(settings.as_dict()), stamp, stamp)).lastrowid
+            "INSERT INTO campaigns (name, status, settings, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)"
+            " RETURNING id", (name, json.dumps(settings.as_dict()), stamp, stamp)).fetchone()[0]
         first_line: dict[str, int] = {}
         accepted, rejects, total = [], [], 0
         for line, row in rows:

@@ -1,15 +1,53 @@
-"""The integration fixtures: a marketing service (real gunicorn) on a fresh database, beside the session churn."""
+"""The integration fixtures: a marketing service (real gunicorn) on a fresh database, beside the session churn.
+
+Tests that touch storage take `backend` (through `marketing` or `new_db`) and, in a module that asks for
+both (`BACKENDS`), run on both back ends:
+SQLite, the default, and PostgreSQL on one throwaway cluster per session (harness/postgres.py), a fresh
+database per test. A missing PostgreSQL fails those tests; it is installed by scripts/install-test-deps.sh.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from harness.postgres import PostgresCluster
 from tests.helpers import Gunicorn, Marketing
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets `BACKENDS = ("sqlite", "postgres")` runs its storage tests on both; the others, and
+    a test that pins `backend` itself, keep what they chose (SQLite by default)."""
+    pinned = any(m.args and m.args[0] == "backend" for m in metafunc.definition.iter_markers("parametrize"))
+    if "backend" in metafunc.fixturenames and not pinned:
+        metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", ("sqlite",)), indirect=True)
+
+
 @pytest.fixture
-def marketing(churn: Gunicorn, tmp_path: Path) -> Iterator[Marketing]:
-    with Marketing(tmp_path, churn.url) as server:
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def new_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., str]:
+    """Makes a fresh database of the test's back end: a SQLite file in `directory` (the test's temp dir by
+    default), or a new database on the session's PostgreSQL cluster. Returns what MARKETING_DB takes."""
+    cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster") if backend == "postgres" else None
+
+    def make(directory: Path = tmp_path) -> str:
+        return cluster.create_database() if cluster else str(directory / "marketing.db")
+
+    return make
+
+
+@pytest.fixture
+def marketing(churn: Gunicorn, tmp_path: Path, new_db: Callable[..., str]) -> Iterator[Marketing]:
+    with Marketing(tmp_path, churn.url, db=new_db()) as server:
         yield server

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 from tests.helpers import Gunicorn, Marketing, count, wait_for, worker_pids
 from tests.integration.campaign_files import finished, telco_csv, upload
+
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 ROWS = 40_000
 
@@ -21,7 +24,7 @@ def status_of(server: Marketing, campaign_id: int) -> dict:
 
 def assert_decided_exactly_once(server: Marketing, campaign_id: int) -> dict:
     status = finished(server, campaign_id, timeout=180)
-    db, label = server.db_path, f"campaign-{campaign_id}"
+    db, label = server.db, f"campaign-{campaign_id}"
     assert count(db, "SELECT COUNT(*) FROM campaign_rows WHERE campaign_id = ? AND decision IS NOT NULL", campaign_id) \
         == status["accepted"] == ROWS
     assert count(db, "SELECT COUNT(*) FROM offers WHERE campaign = ?", label) == status["offers"] > 0
@@ -32,8 +35,9 @@ def assert_decided_exactly_once(server: Marketing, campaign_id: int) -> dict:
     return status
 
 
-def test_a_worker_killed_mid_campaign_loses_no_row_and_doubles_no_offer(churn: Gunicorn, tmp_path: Path) -> None:
-    with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3"}) as server:
+def test_a_worker_killed_mid_campaign_loses_no_row_and_doubles_no_offer(churn: Gunicorn, tmp_path: Path,
+                                                                       new_db: Callable[..., str]) -> None:
+    with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3"}, db=new_db()) as server:
         campaign_id = upload(server, telco_csv(ROWS, prefix="KILL"), mode="expected_value", max_offers="3000").json()["id"]
         wait_for(lambda: 0 < status_of(server, campaign_id)["scored"] < ROWS, timeout=60, what="the campaign under way")
         victim = worker_pids(server.proc.pid)[0]
@@ -43,10 +47,11 @@ def test_a_worker_killed_mid_campaign_loses_no_row_and_doubles_no_offer(churn: G
         wait_for(lambda: len(server.emails()) == status["offers"], timeout=60, what="one email per offer")
 
 
-def test_churn_stopping_mid_campaign_waits_then_finishes_by_itself(model_dir: Path, tmp_path: Path) -> None:
+def test_churn_stopping_mid_campaign_waits_then_finishes_by_itself(model_dir: Path, tmp_path: Path,
+                                                                   new_db: Callable[..., str]) -> None:
     churn = Gunicorn("churn_service", {"MODEL_PATH": str(model_dir / "model.bin")}, workers=1).start()
     try:
-        with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3", "CHURN_READ_TIMEOUT": "1"}) as server:
+        with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3", "CHURN_READ_TIMEOUT": "1"}, db=new_db()) as server:
             campaign_id = upload(server, telco_csv(ROWS, prefix="WAIT")).json()["id"]
             wait_for(lambda: 0 < status_of(server, campaign_id)["scored"] < ROWS, timeout=60, what="the campaign under way")
             churn.stop()

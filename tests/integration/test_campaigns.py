@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,7 @@ import requests
 from tests.helpers import Gunicorn, Marketing, count, wait_for
 from tests.integration.campaign_files import finished, telco_csv, upload
 
-
-@pytest.fixture
-def marketing(churn: Gunicorn, tmp_path: Path):
-    with Marketing(tmp_path, churn.url) as server:
-        yield server
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 
 def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_line(marketing: Marketing) -> None:
@@ -41,7 +38,7 @@ def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_li
     assert all(float(r["churn_probability"]) >= 0.5 for r in results if r["decision"] in ("offer", "holdout", "over_budget"))
     assert all(r["reasons"] for r in results if r["decision"] == "offer")  # a likely churner always has reasons
     label = f"campaign-{status['id']}"
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM offers WHERE campaign = ?", label) == status["offers"]
+    assert count(marketing.db, "SELECT COUNT(*) FROM offers WHERE campaign = ?", label) == status["offers"]
     wait_for(lambda: len(marketing.emails()) == status["offers"], timeout=30, what="every offer email")
 
 
@@ -68,13 +65,14 @@ def test_unusable_files_get_a_clear_422_and_store_nothing(marketing: Marketing, 
     response = upload(marketing, body)
     assert response.status_code == 422, response.text
     assert what in response.json()["error"]["message"]
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM campaigns") == 0
+    assert count(marketing.db, "SELECT COUNT(*) FROM campaigns") == 0
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 def test_a_60_mb_file_is_a_413_over_the_default_50_mb_limit(marketing: Marketing) -> None:
     response = upload(marketing, b"customerID,email\n" + b"x" * 60_000_000)
     assert response.status_code == 413 and response.json()["error"]["code"]
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM campaigns") == 0
+    assert count(marketing.db, "SELECT COUNT(*) FROM campaigns") == 0
 
 
 def test_a_json_campaign_takes_the_same_customers_and_settings(marketing: Marketing) -> None:
@@ -90,6 +88,7 @@ def test_a_json_campaign_takes_the_same_customers_and_settings(marketing: Market
     assert (status["accepted"], status["rejected"], status["offers"], status["holdout"]) == (2, 1, 1, 0)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 def test_bad_settings_are_named_field_by_field(marketing: Marketing) -> None:
     response = upload(marketing, telco_csv(2), mode="random", holdout="2")
     assert response.status_code == 422
@@ -114,7 +113,8 @@ def test_outcomes_give_the_uplift_of_offered_over_holdout(marketing: Marketing) 
     assert answer["uplift"]["customers_kept"] == pytest.approx((rate_h - rate_o) * len(offered))
 
 
-def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, tmp_path: Path) -> None:
+def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, tmp_path: Path,
+                                                               new_db: Callable[..., str]) -> None:
     """At most one offer per customer per OFFER_COOLDOWN_DAYS across campaigns, the form's included."""
     from tests.samples import LIKELY_CHURNER
 
@@ -125,8 +125,8 @@ def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, 
         assert finished(server, created["id"])["offers"] == 1
         return requests.post(f"{server.url}/api/customers", json=record, timeout=10).json()["customers"][0]
 
-    with Marketing(tmp_path / "a", churn.url) as server:
+    with Marketing(tmp_path / "a", churn.url, db=new_db(tmp_path / "a")) as server:
         answer = form_then_campaign(server, "COOL-1")
         assert answer["churn"] is True and answer["offer"] is None
-    with Marketing(tmp_path / "b", churn.url, {"OFFER_COOLDOWN_DAYS": "0"}) as server:
+    with Marketing(tmp_path / "b", churn.url, {"OFFER_COOLDOWN_DAYS": "0"}, db=new_db(tmp_path / "b")) as server:
         assert form_then_campaign(server, "COOL-2")["offer"] is not None

@@ -8,24 +8,25 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import requests
 
-from tests.helpers import Gunicorn, Marketing, count, customer, wait_for, worker_pids
+from tests.helpers import Gunicorn, Marketing, count, customer, fetch_all, wait_for, worker_pids
 from tests.proxy import DelayProxy
 from tests.samples import LIKELY_CHURNER
 
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 
-def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn, tmp_path: Path) -> None:
+def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn, tmp_path: Path,
+                                                                new_db: Callable[..., str]) -> None:
     extra = {"LEASE_SECONDS": "3", "CHURN_READ_TIMEOUT": "2"}
-    with Marketing(tmp_path, churn.url, extra, workers=2) as marketing:
+    with Marketing(tmp_path, churn.url, extra, workers=2, db=new_db()) as marketing:
         wait_for(lambda: len(worker_pids(marketing.proc.pid)) == 2, what="two workers")
         before = set(worker_pids(marketing.proc.pid))
         accepted: set[str] = set()
@@ -52,46 +53,69 @@ def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn,
                  what="gunicorn to replace the killed worker")
         # Every stored record ends scored, with exactly one offer, delivered exactly once.
         def settled() -> bool:
-            pending = count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status != 'scored'")
-            unsent = count(marketing.db_path, "SELECT COUNT(*) FROM offers WHERE status != 'sent'")
-            customers = count(marketing.db_path, "SELECT COUNT(*) FROM customers")
-            offers = count(marketing.db_path, "SELECT COUNT(*) FROM offers")
+            pending = count(marketing.db, "SELECT COUNT(*) FROM customers WHERE status != 'scored'")
+            unsent = count(marketing.db, "SELECT COUNT(*) FROM offers WHERE status != 'sent'")
+            customers = count(marketing.db, "SELECT COUNT(*) FROM customers")
+            offers = count(marketing.db, "SELECT COUNT(*) FROM offers")
             return pending == 0 and unsent == 0 and customers == offers
         wait_for(settled, timeout=60, what="every stored record scored and every offer sent")
-        stored = {cid for (cid,) in rows(marketing.db_path, "SELECT customerid FROM customers")}
+        stored = {cid for (cid,) in fetch_all(marketing.db, "SELECT customerid FROM customers")}
         assert accepted <= stored, f"accepted but lost: {sorted(accepted - stored)}"
         assert len(accepted) + failed == 200 and len(accepted) >= 150
-        per_customer = rows(marketing.db_path, "SELECT customerid, COUNT(*) FROM offers GROUP BY customerid")
+        per_customer = fetch_all(marketing.db, "SELECT customerid, COUNT(*) FROM offers GROUP BY customerid")
         assert all(n == 1 for _, n in per_customer) and len(per_customer) == len(stored)
         emails = marketing.emails()
         offer_ids = sorted(int(email.message_from_bytes(p.read_bytes())["X-Offer-Id"]) for p in emails)
-        assert offer_ids == sorted(i for (i,) in rows(marketing.db_path, "SELECT id FROM offers"))
-        assert rows(marketing.db_path, "PRAGMA integrity_check") == [("ok",)]
+        assert offer_ids == sorted(i for (i,) in fetch_all(marketing.db, "SELECT id FROM offers"))
+        if marketing.db == str(marketing.db_path):
+            assert fetch_all(marketing.db, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_slow_churn_means_a_quick_pending_answer_then_scoring_when_it_recovers(churn: Gunicorn, tmp_path: Path) -> None:
+def test_slow_churn_means_a_quick_pending_answer_then_scoring_when_it_recovers(churn: Gunicorn, tmp_path: Path,
+                                                                              new_db: Callable[..., str]) -> None:
     with DelayProxy(churn.port, delay_s=4) as proxy:
         extra = {"CHURN_CONNECT_TIMEOUT": "1", "CHURN_READ_TIMEOUT": "1", "LEASE_SECONDS": "2"}
-        with Marketing(tmp_path, proxy.url, extra) as marketing:
+        with Marketing(tmp_path, proxy.url, extra, db=new_db()) as marketing:
             started = time.monotonic()
             response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "SLOW-1"),
                                      timeout=30)
             elapsed = time.monotonic() - started
             assert response.status_code == 202 and response.json()["customers"][0]["status"] == "pending"
             assert elapsed < proxy.delay_s, "marketing must answer within its own timeout, not churn's delay"
-            assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
+            assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
             proxy.delay_s = 0
             wait_for(marketing.emails, timeout=30, what="scoring and the email once churn is fast again")
-            assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'scored'") == 1
+            assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE status = 'scored'") == 1
 
 
-def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gunicorn, tmp_path: Path) -> None:
-    with Marketing(tmp_path, churn.url, {"DB_BUSY_TIMEOUT_MS": "1500"}) as marketing:
-        blocker = sqlite3.connect(marketing.db_path, isolation_level=None, check_same_thread=False)
+class Blocker:
+    """Another program holding the database's lock: SQLite's whole-file lock, or on PostgreSQL an exclusive
+    lock on the customers table (what a long migration or a careless admin session does)."""
+
+    def __init__(self, db: str):
+        self.postgres = db.startswith("postgresql://")
+        self.conn: Any = (psycopg.connect(db, autocommit=True) if self.postgres
+                          else sqlite3.connect(db, isolation_level=None, check_same_thread=False))
+
+    def lock(self) -> None:
+        if self.postgres:
+            self.conn.execute("BEGIN")
+            self.conn.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+        else:
+            self.conn.execute("BEGIN EXCLUSIVE")
+
+    def unlock(self) -> None:
+        self.conn.execute("COMMIT")
+
+
+def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gunicorn, tmp_path: Path,
+                                                                        new_db: Callable[..., str]) -> None:
+    with Marketing(tmp_path, churn.url, {"DB_BUSY_TIMEOUT_MS": "1500"}, db=new_db()) as marketing:
+        blocker = Blocker(marketing.db)
         try:
             # A short lock: the request waits for it and succeeds.
-            blocker.execute("BEGIN EXCLUSIVE")
-            release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
+            blocker.lock()
+            release = threading.Timer(0.5, blocker.unlock)
             release.start()
             waited = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-1"), timeout=20)
             release.join()
@@ -101,7 +125,7 @@ def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gu
             browser.headers["Accept"] = "text/html,*/*;q=0.8"
             token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(marketing.url + "/", timeout=5).text)
             assert token is not None
-            blocker.execute("BEGIN EXCLUSIVE")
+            blocker.lock()
             # Four clients at once (a worker's threads): each is told within about the busy timeout, not
             # after waiting out the timeouts of every writer queued ahead of it.
             def refused_submission(n: int) -> tuple[requests.Response, float]:
@@ -113,20 +137,21 @@ def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gu
                 burst = list(pool.map(refused_submission, range(4)))
             form = {k: str(v) for k, v in customer(LIKELY_CHURNER, "LOCK-3").items()}
             refused_form = browser.post(marketing.url + "/", data=dict(form, csrf_token=token[1]), timeout=20)
-            blocker.execute("COMMIT")
+            blocker.unlock()
         finally:
-            blocker.close()
+            blocker.conn.close()
         for refused, _ in burst:
             assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
             assert refused.json()["error"]["code"] == "storage_busy"
         slowest = max(waited_s for _, waited_s in burst)
         assert slowest < 2 * 1.5, f"a write waited {slowest:.1f} s with DB_BUSY_TIMEOUT_MS=1500"
-        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid LIKE 'LOCK-2%'") == 0
+        assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE customerid LIKE 'LOCK-2%'") == 0
         # The marketer's form comes back with the entries kept, to submit again.
         assert refused_form.status_code == 503 and "nothing was saved" in refused_form.text
         assert 'value="LOCK-3"' in refused_form.text
-        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-3'") == 0
+        assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-3'") == 0
         retried = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-20"), timeout=20)
         assert retried.status_code == 200
-        assert rows(marketing.db_path, "PRAGMA integrity_check") == [("ok",)]
+        if not blocker.postgres:
+            assert fetch_all(marketing.db, "PRAGMA integrity_check") == [("ok",)]
         wait_for(lambda: len(marketing.emails()) == 2, what="both offers delivered")

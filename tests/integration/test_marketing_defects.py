@@ -5,10 +5,9 @@ real service where it behaves, and a stand-in for its wire protocol where the te
 churn never gives."""
 from __future__ import annotations
 
-import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,11 @@ from flask.testing import FlaskClient
 
 from marketing_service import create_app
 from marketing_service.config import MarketingConfig
+from tests.helpers import fetch_all
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 from tests.stub_churn import StubChurn, scored
+
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 
 def config_for(tmp_path: Path, churn_url: str, **extra: Any) -> MarketingConfig:
@@ -30,17 +32,27 @@ def config_for(tmp_path: Path, churn_url: str, **extra: Any) -> MarketingConfig:
 
 
 @pytest.fixture
-def app_for(tmp_path: Path) -> Iterator[Any]:
+def storage_test(new_db: Callable[..., str]) -> str:
+    """A fresh database of either back end (the test runs on both), for `app_for` and `row`."""
+    return new_db()
+
+
+@pytest.fixture
+def app_for(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    # Tests that take `storage_test` run on both back ends; the others keep the SQLite file.
+    db = request.getfixturevalue("storage_test") if "storage_test" in request.fixturenames else str(tmp_path / "marketing.db")
     started: list[Flask] = []
 
     def make(churn_url: str, **extra: Any) -> FlaskClient:
-        app = create_app(config_for(tmp_path, churn_url, **extra))
+        where = {"db_url": db} if db.startswith("postgresql://") else {"db_path": Path(db)}
+        app = create_app(config_for(tmp_path, churn_url, **where, **extra))
         started.append(app)
         return app.test_client()
 
     yield make
     for app in started:
         app.extensions["marketing"].background.stop()
+        app.extensions["marketing"].storage.close()
 
 
 def submit(client: FlaskClient, base: dict, customerid: str, email: str | None = None) -> Any:
@@ -48,9 +60,8 @@ def submit(client: FlaskClient, base: dict, customerid: str, email: str | None =
     return client.post("/api/customers", json=body)
 
 
-def row(db: Path, sql: str, *args: object) -> Any:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchone()
+def row(db: str | Path, sql: str, *args: object) -> Any:
+    return fetch_all(db, sql, *args)[0]
 
 
 @pytest.mark.parametrize("limit", ["²", "١٢", "1e3", "-1", "0", "1001", ""])
@@ -61,7 +72,7 @@ def test_a_limit_that_is_not_a_plain_number_is_a_422_not_a_500(app_for: Any, lim
         assert response.status_code == 422 and response.json["error"]["code"] == "invalid_limit"
 
 
-def test_a_record_churn_refuses_is_stored_as_rejected_with_its_reason(app_for: Any, tmp_path: Path) -> None:
+def test_a_record_churn_refuses_is_stored_as_rejected_with_its_reason(app_for: Any, storage_test: str) -> None:
     refusal = {"error": {"code": "invalid_record", "message": "the customer record is invalid",
                          "details": [{"field": "tenure", "message": "must be between 0 and 1200"}]}}
     with StubChurn(lambda path, body: (422, refusal)) as churn:
@@ -69,7 +80,7 @@ def test_a_record_churn_refuses_is_stored_as_rejected_with_its_reason(app_for: A
     assert response.status_code == 200
     [entry] = response.json["customers"]
     assert entry["status"] == "rejected" and "tenure: must be between 0 and 1200" in entry["reason"]
-    assert row(tmp_path / "marketing.db", "SELECT status, last_error FROM customers")[0] == "rejected"
+    assert row(storage_test, "SELECT status, last_error FROM customers")[0] == "rejected"
 
 
 @pytest.mark.parametrize("reply", [
@@ -77,14 +88,14 @@ def test_a_record_churn_refuses_is_stored_as_rejected_with_its_reason(app_for: A
     {"churn_probability": "high", "churn": True, "model_version": "v"},
     ["not", "an", "object"],
 ])
-def test_a_malformed_answer_from_churn_keeps_the_record_pending(app_for: Any, tmp_path: Path, reply: Any) -> None:
+def test_a_malformed_answer_from_churn_keeps_the_record_pending(app_for: Any, storage_test: str, reply: Any) -> None:
     with StubChurn(lambda path, body: (200, reply)) as churn:
         response = submit(app_for(churn.url), LIKELY_CHURNER, "M-1")
     assert response.status_code == 202 and response.json["customers"][0]["status"] == "pending"
-    assert row(tmp_path / "marketing.db", "SELECT status FROM customers WHERE customerid = 'M-1'")[0] == "pending"
+    assert row(storage_test, "SELECT status FROM customers WHERE customerid = 'M-1'")[0] == "pending"
 
 
-def test_a_short_batch_answer_keeps_every_record_pending(app_for: Any, tmp_path: Path) -> None:
+def test_a_short_batch_answer_keeps_every_record_pending(app_for: Any, storage_test: str) -> None:
     def short(path: str, body: Any) -> tuple[int, Any]:
         return 200, {"predictions": [{"churn_probability": 0.9, "churn": True}], "model_version": "v"}
 
@@ -94,10 +105,10 @@ def test_a_short_batch_answer_keeps_every_record_pending(app_for: Any, tmp_path:
         response = client.post("/api/customers", json=body)
     assert response.status_code == 202
     assert [c["status"] for c in response.json["customers"]] == ["pending"] * 3
-    assert row(tmp_path / "marketing.db", "SELECT COUNT(*) FROM customers WHERE status = 'pending'")[0] == 3
+    assert row(storage_test, "SELECT COUNT(*) FROM customers WHERE status = 'pending'")[0] == 3
 
 
-def test_the_background_loop_survives_a_malformed_answer_and_scores_later(app_for: Any, tmp_path: Path) -> None:
+def test_the_background_loop_survives_a_malformed_answer_and_scores_later(app_for: Any, storage_test: str) -> None:
     replies = {"mode": "down"}
 
     def reply(path: str, body: Any) -> tuple[int, Any]:
@@ -115,18 +126,18 @@ def test_the_background_loop_survives_a_malformed_answer_and_scores_later(app_fo
         assert client.get("/readyz").json["background"] == "running"
         replies["mode"] = "ok"
         deadline = time.monotonic() + 20
-        while row(tmp_path / "marketing.db", "SELECT status FROM customers")[0] != "scored":
+        while row(storage_test, "SELECT status FROM customers")[0] != "scored":
             assert time.monotonic() < deadline, "the loop never scored the pending record"
             time.sleep(0.1)
 
 
-def test_a_corrected_email_readdresses_the_queued_offer(app_for: Any, tmp_path: Path) -> None:
+def test_a_corrected_email_readdresses_the_queued_offer(app_for: Any, storage_test: str) -> None:
     with StubChurn(scored(0.9)) as churn:
         client = app_for(churn.url)  # no background loop: the offer stays queued
         first = submit(client, LIKELY_CHURNER, "E-1", email="typo@exmaple.com").json["customers"][0]
         second = submit(client, LIKELY_CHURNER, "E-1", email="ann@example.com").json["customers"][0]
     assert first["offer"]["id"] == second["offer"]["id"]
-    assert row(tmp_path / "marketing.db", "SELECT to_addr FROM offers")[0] == "ann@example.com"
+    assert row(storage_test, "SELECT to_addr FROM offers")[0] == "ann@example.com"
 
 
 def test_the_secret_key_file_is_private_from_the_start(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import requests
 
 from tests.helpers import Gunicorn, Marketing, count, customer, free_port, wait_for
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
+
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 
 def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketing) -> None:
@@ -37,8 +40,8 @@ def test_loyal_customer_gets_no_offer(marketing: Marketing) -> None:
     assert entry["churn"] is False and entry["offer"] is None
     time.sleep(1)
     assert marketing.emails() == []
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM offers") == 0
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM decisions WHERE customerid = 'L-1'") == 1
+    assert count(marketing.db, "SELECT COUNT(*) FROM offers") == 0
+    assert count(marketing.db, "SELECT COUNT(*) FROM decisions WHERE customerid = 'L-1'") == 1
 
 
 def test_a_list_keeps_request_order_and_mixes_decisions(marketing: Marketing) -> None:
@@ -69,18 +72,19 @@ def test_twenty_concurrent_duplicates_yield_one_offer(marketing: Marketing) -> N
     wait_for(marketing.emails, what="the email")
     time.sleep(1)
     assert len(marketing.emails()) == 1
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM offers WHERE customerid = 'DUP-1'") == 1
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE customerid = 'DUP-1'") == 1
+    assert count(marketing.db, "SELECT COUNT(*) FROM offers WHERE customerid = 'DUP-1'") == 1
+    assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE customerid = 'DUP-1'") == 1
 
 
-def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(model_dir: Path, tmp_path: Path) -> None:
+def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(model_dir: Path, tmp_path: Path,
+                                                                          new_db: Callable[..., str]) -> None:
     port = free_port()
     churn_env = {"MODEL_PATH": str(model_dir / "model.bin")}
-    with Marketing(tmp_path, f"http://127.0.0.1:{port}") as marketing:
+    with Marketing(tmp_path, f"http://127.0.0.1:{port}", db=new_db()) as marketing:
         response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "P-1"), timeout=15)
         assert response.status_code == 202
         assert response.json()["customers"] == [{"customerid": "P-1", "status": "pending", "offer": None}]
-        assert count(marketing.db_path, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
+        assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
         ready = requests.get(f"{marketing.url}/readyz", timeout=10).json()
         assert ready["churn"] == "unreachable"
         with Gunicorn("churn_service", churn_env, port=port):
@@ -105,15 +109,17 @@ def test_bad_records_get_422_with_fields_and_nothing_is_stored(marketing: Market
     assert fields <= {d["field"] for d in details}
     if isinstance(body, dict) and len(body.get("customers", [])) == 2:
         assert {d["index"] for d in details} == {1}
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers") == 0
+    assert count(marketing.db, "SELECT COUNT(*) FROM customers") == 0
     assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 @pytest.mark.parametrize("limit", ["0", "1001", "ten", "-5"])
 def test_bad_limit_is_422(marketing: Marketing, limit: str) -> None:
     assert requests.get(f"{marketing.url}/api/offers?limit={limit}", timeout=5).status_code == 422
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
     not_json = requests.post(f"{marketing.url}/api/customers", data="x", timeout=5,
                              headers={"Content-Type": "text/plain"})
@@ -131,6 +137,7 @@ def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing: Marketing) -> None:
     page = requests.get(f"{marketing.url}/offers/999", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
@@ -149,6 +156,7 @@ def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing: Marketi
     assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 def test_marketing_openapi_document_is_valid(marketing: Marketing) -> None:
     from openapi_spec_validator import validate
 

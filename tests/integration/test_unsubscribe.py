@@ -3,6 +3,7 @@ a forged one is a 400 that suppresses nothing; after a real one, that address ne
 from __future__ import annotations
 
 import email
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -10,6 +11,8 @@ from itsdangerous import URLSafeSerializer
 
 from tests.helpers import Gunicorn, Marketing, count, customer, wait_for
 from tests.samples import LIKELY_CHURNER
+
+BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
 SECRET = "unsubscribe-test-secret"
 
@@ -20,8 +23,9 @@ def submit(server: Marketing, record: dict) -> dict:
     return response.json()["customers"][0]
 
 
-def test_one_click_unsubscribe_stops_every_later_offer(churn: Gunicorn, tmp_path: Path) -> None:
-    server = Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET})
+def test_one_click_unsubscribe_stops_every_later_offer(churn: Gunicorn, tmp_path: Path,
+                                                       new_db: Callable[..., str]) -> None:
+    server = Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}, db=new_db())
     server.env["PUBLIC_URL"] = server.url  # the links must point where people reach this service
     with server:
         first = submit(server, customer(LIKELY_CHURNER, "UNSUB-1") | {"email": "Ann.Lee@Example.com"})
@@ -38,11 +42,11 @@ def test_one_click_unsubscribe_stops_every_later_offer(churn: Gunicorn, tmp_path
         assert refused.status_code == 400 and refused.json()["error"]["code"]
         other = URLSafeSerializer("someone-elses-secret", salt="unsubscribe").dumps("ann.lee@example.com")
         assert requests.post(f"{server.url}/unsubscribe/{other}", timeout=5).status_code == 400
-        assert count(server.db_path, "SELECT COUNT(*) FROM suppressions") == 0
+        assert count(server.db, "SELECT COUNT(*) FROM suppressions") == 0
 
         page = requests.get(f"{server.url}/unsubscribe/{token}", timeout=5, headers={"Accept": "text/html"})
         assert page.status_code == 200 and "ann.lee@example.com" in page.text
-        assert count(server.db_path, "SELECT COUNT(*) FROM suppressions") == 0, "opening the link must not unsubscribe"
+        assert count(server.db, "SELECT COUNT(*) FROM suppressions") == 0, "opening the link must not unsubscribe"
 
         done = requests.post(f"{server.url}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}, timeout=5)
         assert done.status_code == 200
@@ -51,23 +55,26 @@ def test_one_click_unsubscribe_stops_every_later_offer(churn: Gunicorn, tmp_path
         assert len(server.emails()) == 1
 
 
-def test_an_offer_queued_before_unsubscribing_is_never_sent(churn: Gunicorn, tmp_path: Path) -> None:
+def test_an_offer_queued_before_unsubscribing_is_never_sent(churn: Gunicorn, tmp_path: Path,
+                                                            new_db: Callable[..., str]) -> None:
     """The address is suppressed while its offer waits in the outbox (delivery paused): it stays unsent."""
-    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET, "BACKGROUND": "0"}) as server:
+    database = new_db()
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET, "BACKGROUND": "0"}, db=database) as server:
         queued = submit(server, customer(LIKELY_CHURNER, "UNSUB-3") | {"email": "bo@example.com"})
         assert queued["offer"]["status"] == "queued"
         token = URLSafeSerializer(SECRET, salt="unsubscribe").dumps("bo@example.com")
         response = requests.post(f"{server.url}/unsubscribe/{token}", headers={"Accept": "application/json"}, timeout=5)
         assert response.json() == {"status": "unsubscribed"}
-    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}) as server:  # delivery running again
-        wait_for(lambda: count(server.db_path, "SELECT COUNT(*) FROM offers WHERE status = 'queued'") == 0,
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}, db=database) as server:  # delivery running again
+        wait_for(lambda: count(server.db, "SELECT COUNT(*) FROM offers WHERE status = 'queued'") == 0,
                  timeout=10, what="the outbox to settle")
         assert server.emails() == []
-        assert count(server.db_path, "SELECT COUNT(*) FROM offers WHERE status = 'sent'") == 0
+        assert count(server.db, "SELECT COUNT(*) FROM offers WHERE status = 'sent'") == 0
 
 
-def test_a_campaign_offers_nothing_to_an_address_that_unsubscribed(churn: Gunicorn, tmp_path: Path) -> None:
-    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}) as server:
+def test_a_campaign_offers_nothing_to_an_address_that_unsubscribed(churn: Gunicorn, tmp_path: Path,
+                                                                   new_db: Callable[..., str]) -> None:
+    with Marketing(tmp_path, churn.url, {"SECRET_KEY": SECRET}, db=new_db()) as server:
         token = URLSafeSerializer(SECRET, salt="unsubscribe").dumps("gone@example.com")
         assert requests.post(f"{server.url}/unsubscribe/{token}", timeout=5).status_code == 200
         customers = [{**LIKELY_CHURNER, "customerid": "S1", "email": "Gone@Example.com"},

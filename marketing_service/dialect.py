@@ -1,0 +1,34 @@
+"""The few SQL words SQLite and PostgreSQL spell differently; everything else is one SQL for both.
+
+SQLite serialises every write transaction (BEGIN IMMEDIATE), so it needs no row locks; PostgreSQL runs them
+side by side, so a claim must lock the rows it takes and skip those another worker is taking
+(`FOR UPDATE SKIP LOCKED`), and a read that decides a write locks what it read (`FOR UPDATE`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def is_postgres(conn: Any) -> bool:
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
+
+
+def skip_locked(conn: Any) -> str:
+    """Ends a claim's subquery: rows another transaction is claiming are left to it."""
+    return " FOR UPDATE SKIP LOCKED" if is_postgres(conn) else ""
+
+
+def for_update(conn: Any) -> str:
+    return " FOR UPDATE" if is_postgres(conn) else ""
+
+
+def least(conn: Any) -> str:
+    """The smaller of its arguments: SQLite's scalar MIN is PostgreSQL's LEAST."""
+    return "LEAST" if is_postgres(conn) else "MIN"
+
+
+def probability_bin(conn: Any) -> str:
+    """A probability's histogram bin: `? bins`, capped at `?` (SQLite's CAST truncates, PostgreSQL's rounds)."""
+    if is_postgres(conn):
+        return "LEAST(CAST(FLOOR(churn_probability * ?) AS INTEGER), ?)"
+    return "MIN(CAST(churn_probability * ? AS INTEGER), ?)"

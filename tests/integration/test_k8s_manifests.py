@@ -395,17 +395,23 @@ def test_the_pods_serve_under_their_security_context_in_docker(docker_network: s
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted([version, "CURRENT", "HISTORY"])
     marketing_pod = one(docs, "Deployment", "marketing")["spec"]["template"]["spec"]
     churn, marketing = churn_pod["containers"][0], marketing_pod["containers"][0]
-    port, started = free_port(), []
+    ports, started = {"churn": free_port(), "marketing": free_port()}, []
     web_env = {**pod_env(docs, marketing), "MARKETING_DB": "/data/marketing.db"}
-    runs = {"churn": ["--network-alias", "churn", *docker_flags(churn_pod, churn, tmp_path, "churn-0", pod_env(docs, churn))],
-            "marketing": ["-p", f"127.0.0.1:{port}:8000", *docker_flags(marketing_pod, marketing, tmp_path, "web", web_env)]}
+    runs = {"churn": ["--network-alias", "churn", "-p", f"127.0.0.1:{ports['churn']}:{churn['ports'][0]['containerPort']}",
+                      *docker_flags(churn_pod, churn, tmp_path, "churn-0", pod_env(docs, churn))],
+            "marketing": ["-p", f"127.0.0.1:{ports['marketing']}:{marketing['ports'][0]['containerPort']}",
+                          *docker_flags(marketing_pod, marketing, tmp_path, "web", web_env)]}
     try:
         for service, flags in runs.items():
             started.append(f"{service}-{docker_network}")
             subprocess.run(["docker", "run", "-d", "--name", started[-1], "--network", docker_network, *flags],
                            check=True, capture_output=True, timeout=60)
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: requests.get(f"{base}/healthz", timeout=3).ok, "marketing /healthz")
+        for service, container in (("churn", churn), ("marketing", marketing)):  # each probe as the kubelet asks it
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                url = f"http://127.0.0.1:{ports[service]}{container[probe]['httpGet']['path']}"
+                wait_for(lambda url=url: requests.get(url, timeout=3).ok, f"200 from {service} {url}")
+        assert requests.get(f"http://127.0.0.1:{ports['churn']}/model", timeout=3).json()["version"] == version
+        base = f"http://127.0.0.1:{ports['marketing']}"
         wait_for(lambda: requests.get(f"{base}/readyz", timeout=3).json().get("churn") == "reachable", "churn through CHURN_URL")
         answer = requests.post(f"{base}/api/customers", timeout=30,
                                json={**LIKELY_CHURNER, "customerid": "K8S-1", "email": "k8s@example.com"}).json()

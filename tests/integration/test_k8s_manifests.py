@@ -154,9 +154,16 @@ def test_both_overlays_render_the_whole_system(overlay: tuple[str, list[dict]]) 
     marketing = one(docs, "Deployment", "marketing")["spec"]["template"]["spec"]["containers"][0]
     database = urlsplit(pod_env(docs, marketing)["MARKETING_DB"])
     assert database.scheme == "postgresql"
-    if name == "local":  # PostgreSQL in the cluster, reached through its Service
-        one(docs, "StatefulSet", "postgres")
-        assert database.hostname == one(docs, "Service", "postgres")["metadata"]["name"]
+    if name == "local":  # PostgreSQL in the cluster, reached through its Service with the server's own credentials
+        server = one(docs, "StatefulSet", "postgres")["spec"]["template"]["spec"]
+        env = pod_env(docs, server["containers"][0])
+        volume = next(v for v in server["volumes"] if "secret" in v)
+        password = referenced(docs, "Secret", volume["secret"]["secretName"])
+        mount = next(m["mountPath"] for m in server["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
+        assert env["POSTGRES_PASSWORD_FILE"] == f"{mount}/POSTGRES_PASSWORD"
+        assert database.hostname == one(docs, "Service", "postgres")["metadata"]["name"] and database.port == 5432
+        assert (database.username, database.path) == (env["POSTGRES_USER"], f"/{env['POSTGRES_DB']}")
+        assert database.password == base64.b64decode(password["data"]["POSTGRES_PASSWORD"]).decode()
     else:  # an external server: no database pod, and the committed URL is an obvious placeholder
         assert not find(docs, "StatefulSet")
         assert "REPLACE" in database.geturl() and database.hostname.endswith(".invalid")

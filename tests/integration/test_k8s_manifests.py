@@ -358,6 +358,7 @@ def docker_flags(pod: dict, container: dict, volumes: Path, pod_id: str, env: Ma
 
 @pytest.fixture(scope="module")
 def docker_network() -> Iterator[str]:
+    """The two images built from this checkout, and a network on which churn answers to its Service name."""
     if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode != 0:
         if os.environ.get("CI") == "true":  # as the compose e2e: a failure under CI, a skip on a laptop
             pytest.fail("CI=true but no Docker engine answers")

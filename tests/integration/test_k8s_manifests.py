@@ -2,7 +2,8 @@
 newest Kubernetes schemas kubernetes-validate ships (strict), checkov finds nothing, and the rendered pods are
 what the services need: probes on their port, the env names their config.py reads, a non-root read-only root.
 
-No cluster runs here: this is what can be checked without one (deploy/k8s/README.md says what is not).
+No cluster runs here: this is what can be checked without one (deploy/k8s/README.md says what is not). The slow
+test runs the images in Docker under the rendered pods' security context, mounts and environment.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from bench import inprocess, machine, report
 from bench.sample import CUSTOMER
 from feature_contract import parse_record
 from harness import DATA, REPO, wrk
-from harness.servers import Gunicorn, run_train
+from harness.servers import Gunicorn, pss_mib, run_train, worker_pids
 
 log = logging.getLogger("bench")
 RESULTS = REPO / "bench" / "results"
@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best is kept (default 2)")
-    parser.add_argument("--connections", default="1,8,32", help="wrk connection counts (default 1,8,32)")
+    parser.add_argument("--connections", default="1,8,64", help="wrk connection counts (default 1,8,64)")
     return parser.parse_args()
 
 
@@ -66,6 +66,7 @@ def serving(model_path: Path, connections: list[int], duration: float, rounds: i
                     best = results[name].get(str(conns))
                     if best is None or measured.requests_per_s > best["requests_per_s"]:
                         results[name][str(conns)] = measured.as_dict()
+        results["workers_pss_mib"] = {name: pss_mib(worker_pids(server.proc.pid)) for name, server in servers.items()}
         return results
     finally:
         for server in servers.values():
@@ -89,7 +90,8 @@ def marketing(model_path: Path, duration: float, workdir: Path) -> dict[str, Any
         env = {"CHURN_URL": churn.url, "MARKETING_DB": str(workdir / "bench.db"), "MAIL_DIR": str(workdir / "mail")}
         with Gunicorn("marketing_service", env, workers=2) as server:
             log.info("marketing POST /api/customers (churn behind it), 8 connections")
-            return wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template).as_dict()
+            measured = wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template).as_dict()
+            return {**measured, "workers_pss_mib": pss_mib(worker_pids(server.proc.pid))}
 
 
 def main() -> int:
@@ -107,7 +109,7 @@ def main() -> int:
         results = {
             "machine": machine.describe(),
             "settings": {"duration_s": args.duration, "rounds": args.rounds, "connections": connections,
-                         "workers": 2, "worker_class": "gthread", "access_log": False},
+                         "workers": 2, "worker_class": "gthread", "threads": 4, "access_log": False},
             "in_process": inprocess.run(model_path, DATA),
             "predict": serving(model_path, connections, args.duration, args.rounds),
             "batch": batch(model_path, args.duration),

@@ -54,6 +54,10 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "Cost of drift monitoring (1 − ours / drift off, same run): " + ", ".join(
         f"{1 - predict['ours'][str(c)]['requests_per_s'] / predict['ours_no_drift'][str(c)]['requests_per_s']:+.1%} "
         f"at {c} connections" for c in results["settings"]["connections"]) + "."]
+    pss = predict["workers_pss_mib"]
+    lines += ["", "Memory after the runs, the two workers of each target together (PSS: pages shared with the master or "
+              "each other count once): " + ", ".join(f"{TARGET_LABELS[n]} {pss[n]:.0f} MiB" for n in TARGET_LABELS)
+              + f"; marketing {results['marketing']['workers_pss_mib']:.0f} MiB."]
     b, mk = results["batch"], results["marketing"]
     lines += [
         "", "## Batches and the marketing path", "",

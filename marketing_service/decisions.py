@@ -14,6 +14,7 @@ from typing import Any
 
 from marketing_service.churn_client import Score
 from marketing_service.db import now_iso, transaction
+from marketing_service.dialect import in_lock_order
 from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
 from marketing_service.records import Customer
@@ -54,7 +55,8 @@ def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], rule
                  updated_at = excluded.updated_at""",
             [(c.customerid, c.name, c.email, json.dumps(c.features),
               "rejected" if c.customerid in rejected else "pending", time.time(),
-              rejected.get(c.customerid, error), stamp, stamp) for c in customers],
+              rejected.get(c.customerid, error), stamp, stamp)
+             for c in in_lock_order(conn, customers, lambda c: c.customerid)],
         )
         conn.executemany(
             "UPDATE offers SET to_addr = ? WHERE customerid = ? AND status IN ('queued', 'failed') AND to_addr != ?",
@@ -70,7 +72,7 @@ def record(conn: sqlite3.Connection, decisions: Sequence[Decision], rules: Offer
     record back meanwhile is never overwritten by a stale answer. No offer goes to a suppressed address, nor
     to a customer another campaign (the form's included) made an offer to within the cooldown."""
     offers: dict[str, Any] = {}
-    for d in decisions:
+    for d in in_lock_order(conn, decisions, lambda d: d.customerid):
         guard, args = ("AND status = 'pending' AND lease_token = ?", (lease_token,)) if lease_token else ("", ())
         row = conn.execute(
             f"""UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,

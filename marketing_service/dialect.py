@@ -6,7 +6,10 @@ side by side, so a claim must lock the rows it takes and skip those another work
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def is_postgres(conn: Any) -> bool:
@@ -32,3 +35,10 @@ def probability_bin(conn: Any) -> str:
     if is_postgres(conn):
         return "LEAST(CAST(FLOOR(churn_probability * ?) AS INTEGER), ?)"
     return "MIN(CAST(churn_probability * ? AS INTEGER), ?)"
+
+
+def in_lock_order(conn: Any, items: Iterable[T], key: Callable[[T], str]) -> list[T]:
+    """Items in the one order every PostgreSQL transaction writes customers in: two transactions locking the
+    same rows in opposite orders deadlock, and one is refused (seen with lists sent in opposite orders).
+    SQLite, serialising writers, keeps the caller's order (it numbers new rows in it)."""
+    return sorted(items, key=key) if is_postgres(conn) else list(items)

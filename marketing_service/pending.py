@@ -10,7 +10,7 @@ from typing import Any
 
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
-from marketing_service.dialect import least, skip_locked
+from marketing_service.dialect import in_lock_order, least, skip_locked
 from marketing_service.offer_rules import OfferRules
 
 MAX_BACKOFF_S = 60.0
@@ -44,7 +44,7 @@ def release(conn: sqlite3.Connection, token: str, customerids: Sequence[str], er
                  next_attempt_at = ? + {least(conn)}(?, 0.5 * (1 << {least(conn)}(attempts, 10))),
                  claimed_until = 0, lease_token = NULL, last_error = ?
                WHERE customerid = ? AND status = 'pending' AND lease_token = ?""",
-            [(now, MAX_BACKOFF_S, error[:500], customerid, token) for customerid in customerids],
+            [(now, MAX_BACKOFF_S, error[:500], customerid, token) for customerid in in_lock_order(conn, customerids, str)],
         )
 
 
@@ -54,5 +54,6 @@ def reject(conn: sqlite3.Connection, token: str, reasons: Mapping[str, str]) -> 
         conn.executemany(
             """UPDATE customers SET status = 'rejected', last_error = ?, claimed_until = 0, lease_token = NULL,
                  updated_at = ? WHERE customerid = ? AND status = 'pending' AND lease_token = ?""",
-            [(reason[:500], now_iso(), customerid, token) for customerid, reason in reasons.items()],
+            [(reason[:500], now_iso(), customerid, token)
+             for customerid, reason in in_lock_order(conn, reasons.items(), lambda item: item[0])],
         )

@@ -17,7 +17,7 @@ from marketing_service.campaigns.targeting import ScoredRow, decide
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.db import now_iso, transaction
 from marketing_service.decisions import Decision, record
-from marketing_service.dialect import for_update, skip_locked
+from marketing_service.dialect import for_update, in_lock_order, skip_locked
 from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
 
@@ -135,7 +135,8 @@ def _create_offers(conn: sqlite3.Connection, rules: OfferRules, rows: Sequence[s
         """INSERT INTO customers (customerid, name, email, features, status, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (customerid) DO UPDATE SET name = excluded.name,
              email = excluded.email, features = excluded.features, updated_at = excluded.updated_at""",
-        [(r["customerid"], r["name"], r["email"], r["features"], stamp, stamp) for r in rows])
+        [(r["customerid"], r["name"], r["email"], r["features"], stamp, stamp)
+         for r in in_lock_order(conn, rows, lambda r: r["customerid"])])
     decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
                           compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]")
                  for r in rows]

@@ -76,6 +76,23 @@ def test_twenty_concurrent_duplicates_yield_one_offer(marketing: Marketing) -> N
     assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE customerid = 'DUP-1'") == 1
 
 
+def test_overlapping_lists_in_opposite_orders_are_all_stored(marketing: Marketing) -> None:
+    """Lists sharing customers, sent at once in opposite orders (two marketers importing the same people):
+    every one is accepted. PostgreSQL locks each customer's row as it writes it, so two transactions taking
+    the same rows in opposite orders would deadlock and one would be refused."""
+    people = [customer(LIKELY_CHURNER, f"OV-{i:02d}") for i in range(12)]
+
+    def post(n: int) -> requests.Response:
+        return requests.post(f"{marketing.url}/api/customers", timeout=30,
+                             json={"customers": people if n % 2 else people[::-1]})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, range(40)))
+    assert [r.status_code for r in responses] == [200] * 40, [r.text for r in responses if r.status_code != 200][:2]
+    assert count(marketing.db, "SELECT COUNT(*) FROM customers") == 12
+    assert count(marketing.db, "SELECT COUNT(*) FROM offers") == 12
+
+
 def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(model_dir: Path, tmp_path: Path,
                                                                           new_db: Callable[..., str]) -> None:
     port = free_port()

@@ -13,6 +13,7 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -111,8 +112,29 @@ def markdown(results: dict[str, Any]) -> str:
         f"| POST /predict/batch, {h['per_request']} per request, {h['clients']} clients, gunicorn 2 workers | "
         f"{h['rows']:,} | {h['seconds']:.1f} | {h['rows_per_s']:,} |", "",
         f"Spark / HTTP: {results['ratio_job']:.2f}× (job only), {results['ratio_wall']:.2f}× (whole command). "
-        f"Both said churn for {results['churn_spark']:,} customers (HTTP errors: {h['errors']}).", "",
+        f"Both said churn for {results['churn_spark'][0]:,} customers in every run (HTTP errors: {h['errors']}).", "",
+        f"Best of {len(results['runs']['spark'])} alternated rounds. Every run (rows/s, 1-minute load average at its "
+        "start): Spark " + ", ".join(f"{r['rows_per_s']:,} (load {r['load_1min']:.1f})" for r in results["runs"]["spark"])
+        + "; HTTP " + ", ".join(f"{r['rows_per_s']:,} (load {r['load_1min']:.1f})" for r in results["runs"]["http"]) + ".",
+        "",
     ])
+
+
+def measure(work: Path, base: list[dict[str, Any]], url: str, rows: int, clients: int,
+            rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Spark and HTTP alternated round by round, so a busy neighbour slows both alike; the load average
+    at the start of each run is kept beside it."""
+    runs: dict[str, list[dict[str, Any]]] = {"spark": [], "http": []}
+    for round_no in range(1, rounds + 1):
+        log.info("round %d/%d: Spark job", round_no, rounds)
+        load = os.getloadavg()[0]
+        runs["spark"].append({**run_spark_job(work / "registry", work / "customers.parquet", work / f"scores-{round_no}"),
+                              "load_1min": load})
+        log.info("round %d/%d: /predict/batch, %d clients", round_no, rounds, clients)
+        load = os.getloadavg()[0]
+        runs["http"].append({**post_batches(url, base, rows, clients, 1000), "load_1min": load})
+        log.info("%d rows/s", runs["http"][-1]["rows_per_s"])
+    return runs
 
 
 def main() -> int:
@@ -121,6 +143,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.spark", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternated rounds; the best of each is kept (default 2)")
     args = parser.parse_args()
     from churn_service.spark_score import start_spark  # pyspark only now, and under the job's settings
 
@@ -131,25 +154,27 @@ def main() -> int:
             log.error("training failed: %s", trained.stderr.strip())
             return 1
         version = (work / "registry" / "CURRENT").read_text().strip()
-        spark = start_spark("local[*]")
+        spark = start_spark("local[*]")  # idle while the job and the service run; it writes and reads the tables
         try:
             log.info("writing %d rows to Parquet", args.rows)
             base = build_table(spark, args.rows, work / "customers.parquet")
-            log.info("Spark job")
-            spark_result = run_spark_job(work / "registry", work / "customers.parquet", work / "scores")
-            churn_spark = spark.read.parquet(str(work / "scores")).where("decision").count()
+            with Gunicorn("churn_service", {"MODEL_REGISTRY": str(work / "registry")}, workers=2) as churn:
+                runs = measure(work, base, f"{churn.url}/predict/batch", args.rows, args.clients, args.rounds)
+            churn_spark = [spark.read.parquet(str(work / f"scores-{r}")).where("decision").count()
+                           for r in range(1, args.rounds + 1)]
         finally:
             spark.stop()
-        with Gunicorn("churn_service", {"MODEL_REGISTRY": str(work / "registry")}, workers=2) as churn:
-            log.info("/predict/batch, %d clients", args.clients)
-            http = post_batches(f"{churn.url}/predict/batch", base, args.rows, args.clients, 1000)
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    best_spark = max(runs["spark"], key=lambda r: r["rows_per_s"])
+    best_http = max(runs["http"], key=lambda r: r["rows_per_s"])
     results = {"machine": machine.describe(), "pyspark": dist_version("pyspark"), "java": java, "rows": args.rows,
-               "model_version": version, "spark": spark_result, "http": http, "churn_spark": churn_spark,
-               "churn_http": http["churn"], "ratio_job": spark_result["rows_per_s"] / http["rows_per_s"],
-               "ratio_wall": spark_result["rows_per_s_wall"] / http["rows_per_s"]}
-    if churn_spark != http["churn"] or http["rows"] != args.rows or spark_result["rows"] != args.rows:
-        log.error("the two paths disagree: %s", {k: results[k] for k in ("churn_spark", "churn_http")})
+               "model_version": version, "spark": best_spark, "http": best_http, "runs": runs,
+               "churn_spark": churn_spark, "churn_http": [r["churn"] for r in runs["http"]],
+               "ratio_job": best_spark["rows_per_s"] / best_http["rows_per_s"],
+               "ratio_wall": best_spark["rows_per_s_wall"] / best_http["rows_per_s"]}
+    counts = {*churn_spark, *results["churn_http"]}
+    if len(counts) != 1 or any(r["rows"] != args.rows for r in [*runs["spark"], *runs["http"]]):
+        log.error("the two paths disagree: churn %s by Spark, %s over HTTP", churn_spark, results["churn_http"])
         return 1
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "spark.json").write_text(json.dumps(results, indent=2) + "\n")

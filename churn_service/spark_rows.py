@@ -65,7 +65,11 @@ def score_lines(lines: Iterable[str], model: BroadcastModel, from_csv: bool) -> 
     or rejected with its reason and the row as read."""
     pending: list[dict[str, Any]] = []
     for line in lines:
-        row = orjson.loads(line)
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:  # e.g. a decimal beyond a double's range
+            yield (REJECTED, None, None, None, f"unreadable row: {exc}", line)
+            continue
         corrupt = row.pop(CORRUPT_COLUMN, None)
         raw = {key: _plain(value, from_csv) for key, value in row.items()} if from_csv else row
         if corrupt is not None:

@@ -1,0 +1,97 @@
+"""`docker compose --profile postgres up` for real (DESIGN §9): two marketing instances on one PostgreSQL,
+built offline from Debian's postgresql package on the base image, with two churn replicas behind them.
+
+Both instances see the same customers, a customer submitted to both gets one offer and one email, and the
+schema was migrated once though both instances started together. Compose v2 (replicas), Debian layout.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.e2e.compose_stack import BASE_IMAGES, BUILD_TIMEOUT_S, Compose, compose_v2, docker_available, missing, wait_for
+from tests.helpers import REPO, free_port
+from tests.samples import LIKELY_CHURNER
+
+pytestmark = [pytest.mark.compose, pytest.mark.slow]
+
+
+class PostgresStack(Compose):
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.base += ["--profile", "postgres"]
+        self.instances = [f"http://127.0.0.1:{self.env.setdefault(name, str(free_port()))}"
+                          for name in ("MARKETING_PG1_PORT", "MARKETING_PG2_PORT")]
+        self.env["POSTGRES_PASSWORD"] = "e2e-postgres-password"
+
+    def ready(self, url: str) -> bool:
+        body = requests.get(f"{url}/readyz", timeout=3).json()
+        return body.get("database") == "ok" and body.get("churn") == "reachable"
+
+    def psql(self, sql: str) -> str:
+        return self.run("exec", "-T", "postgres", "psql", "-U", "marketing", "-d", "marketing", "-tAc", sql).stdout.strip()
+
+    def shared_mail(self) -> list[str]:
+        listing = self.run("exec", "-T", "marketing-pg-2", "ls", "/data/mail").stdout.split()
+        return sorted(name for name in listing if name.endswith(".eml"))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresStack]:
+    if not docker_available():
+        missing("no Docker engine answers")
+    tool = compose_v2(tmp_path_factory.mktemp("docker-config"))
+    if tool is None:
+        missing("Compose v2 is not installed")
+    subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True, timeout=900,
+                   env={**os.environ, "LAYOUT": "debian", "BASE_IMAGE": BASE_IMAGES["debian"]})
+    stack = PostgresStack(tool, "pg", "debian")
+    try:
+        stack.run("build", timeout=BUILD_TIMEOUT_S)
+        stack.run("up", "-d", "--no-build", timeout=300)
+        for url in stack.instances:
+            wait_for(lambda url=url: stack.ready(url), timeout=180, what=f"marketing at {url} ready on PostgreSQL")
+        yield stack
+    finally:
+        subprocess.run([*stack.base, "logs", "--no-color", "--tail", "50"], cwd=REPO, env=stack.env, timeout=60)
+        subprocess.run([*stack.base, "down", "-v", "--remove-orphans", "--timeout", "10"], cwd=REPO, env=stack.env,
+                       capture_output=True, timeout=180)
+
+
+def submit(url: str, customerid: str) -> requests.Response:
+    record = {**LIKELY_CHURNER, "customerid": customerid, "email": f"{customerid.lower()}@example.com"}
+    return requests.post(f"{url}/api/customers", json=record, timeout=30)
+
+
+def test_both_instances_share_one_database_one_offer_and_one_email(stack: PostgresStack) -> None:
+    first, second = stack.instances
+    answer = submit(first, "PGC-1")
+    assert answer.status_code == 200, answer.text
+    offer = answer.json()["customers"][0]["offer"]
+    listed = requests.get(f"{second}/api/customers", timeout=5).json()["customers"]
+    assert [c["customerid"] for c in listed] == ["PGC-1"], "the other instance sees the same customers"
+    again = submit(second, "PGC-1").json()["customers"][0]["offer"]
+    assert again["id"] == offer["id"], "one offer per customer across instances (the UNIQUE constraint)"
+    wait_for(lambda: f"offer-{offer['id']}.eml" in stack.shared_mail(), timeout=60, what="the offer email")
+    assert stack.shared_mail() == [f"offer-{offer['id']}.eml"]
+    sent = requests.get(f"{first}/api/offers", timeout=5).json()["offers"]
+    assert [(o["id"], o["status"]) for o in sent] == [(offer["id"], "sent")]
+
+
+def test_duplicates_sent_to_both_instances_at_once_make_one_offer(stack: PostgresStack) -> None:
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda n: submit(stack.instances[n % 2], "PGC-DUP"), range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert len({a.json()["customers"][0]["offer"]["id"] for a in answers}) == 1
+    assert stack.psql("SELECT COUNT(*) FROM offers WHERE customerid = 'PGC-DUP'") == "1"
+
+
+def test_churn_runs_two_replicas_and_the_schema_was_migrated_once(stack: PostgresStack) -> None:
+    replicas = stack.run("ps", "-q", "churn-replicas").stdout.split()
+    assert len(replicas) == 2
+    assert stack.psql("SELECT string_agg(version::text, ',') FROM schema_version") == "3"

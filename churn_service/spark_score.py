@@ -150,13 +150,14 @@ def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
 
 
 def _one_line(exc: Exception) -> str:
-    """The line of a Spark error that says what went wrong: a Python worker's own exception if there is one."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
-    raised = [line for line in lines if PYTHON_ERROR.match(line)]
+    """The line of a Spark error that says what went wrong: the last `SomeError: message` line (a Python
+    worker's own exception comes after the JVM's wrapper), not py4j's "An error occurred while calling o30"."""
+    lines = [line.strip().lstrip(": ") for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    raised = [line for line in lines if RAISED.match(line)]
     return (raised[-1] if raised else lines[0])[:500]
 
 
-PYTHON_ERROR = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
+RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,3 +166,12 @@ def test_the_service_does_not_need_pyspark() -> None:
             "churn_service.create_app; sys.exit('pyspark' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_a_table_spark_cannot_read_is_one_error_line_and_exit_1(registry: Path, tmp_path: Path) -> None:
+    done = spark_score("--registry", registry, "--input", DATA, "--input-format", "parquet", "--output", tmp_path / "out")
+    assert done.returncode == 1
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: Spark failed: ") and "Parquet" in error and "o30" not in error
+    assert not (tmp_path / "out").exists()

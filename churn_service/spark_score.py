@@ -1,7 +1,7 @@
 """`python -m churn_service.spark_score`: score a whole customer table with Apache Spark (DESIGN §9).
 
     python -m churn_service.spark_score --registry DIR --input customers.csv|customers.parquet \\
-        --output OUT [--format parquet|csv] [--rejects REJ] [--overwrite] [--master local[*]]
+        --output OUT [--format parquet|csv] [--rejects REJ] [--overwrite] [--master local[*]] [--conf K=V ...]
 
 The model is the registry's CURRENT one (or `--model PATH`), loaded and verified on the driver by the
 service's own loader, then broadcast to the executors as its compiled scorer. Every row goes through the
@@ -50,7 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rejects", type=Path, help="folder for rejected rows (default: OUT-rejects)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT and REJ if they exist")
     parser.add_argument("--master", default="local[*]", help="Spark master URL (default local[*])")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting, repeatable (e.g. spark.driver.memory=4g)")
     args = parser.parse_args(argv)
+    if bad := [c for c in args.conf if "=" not in c]:
+        parser.error(f"--conf wants KEY=VALUE, got {bad[0]!r}")
+    args.conf = dict(c.split("=", 1) for c in args.conf)
     args.input_format = args.input_format or ("csv" if args.input.suffix.lower() == ".csv" else "parquet")
     args.rejects = args.rejects or args.output.with_name(f"{args.output.stem}-rejects{args.output.suffix}")
     return args
@@ -76,16 +81,18 @@ def check_paths(args: argparse.Namespace) -> None:
             raise JobError(f"{out} already exists; pass --overwrite to replace it")
 
 
-def start_spark(master: str) -> Any:
+def start_spark(master: str, conf: dict[str, str] | None = None) -> Any:
     from pyspark.sql import SparkSession
 
     # Python workers run this interpreter (its packages: the model code), unless the user chose another.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # pyspark warns about pandas 3 when it checks for numpy; this job hands Spark no pandas objects.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    spark = (SparkSession.builder.master(master).appName("churn-spark-score")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .getOrCreate())
+    builder = (SparkSession.builder.master(master).appName("churn-spark-score")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -132,7 +139,7 @@ def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
     from pyspark.sql import functions as F
 
     started = time.monotonic()
-    spark = start_spark(args.master)
+    spark = start_spark(args.master, args.conf)
     try:
         ready = time.monotonic()
         outcomes = score_table(spark, read_table(spark, args.input, args.input_format), model, args.input_format == "csv")

@@ -90,7 +90,8 @@ def assert_equal_to_service(scores: list[dict[str, Any]], answers: dict[str, dic
 def test_a_csv_table_scores_as_the_service_does(registry: Path, service_answers: dict[str, dict[str, Any]],
                                                 tmp_path: Path) -> None:
     current = (registry / "CURRENT").read_text().strip()
-    done = spark_score("--registry", registry, "--input", DATA, "--output", tmp_path / "scores", "--format", "csv")
+    done = spark_score("--registry", registry, "--input", DATA, "--output", tmp_path / "scores", "--format", "csv",
+                       "--master", "local[2]", "--conf", "spark.sql.shuffle.partitions=4")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "scored 7043 rows, rejected 0, in " in summary(done) and "rows/s" in summary(done)
     assert_equal_to_service(read_csv_output(tmp_path / "scores"), service_answers, current)

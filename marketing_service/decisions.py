@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from marketing_service import group_commit
 from marketing_service.churn_client import Score
-from marketing_service.db import now_iso, transaction
+from marketing_service.db import now_iso
 from marketing_service.dialect import in_lock_order
 from marketing_service.offer_rules import OfferRules
 from marketing_service.offers import compose_offer
@@ -39,12 +40,14 @@ def decide(customerid: str, name: str, features: Mapping[str, Any], score: Score
 def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], rules: OfferRules,
                    decisions: Sequence[Decision] = (), error: str | None = None,
                    rejected: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Store a submission in ONE transaction (one fsync): the records, their decisions and offers where
+    """Store a submission in ONE transaction (shared with other requests' writes on SQLite, see group_commit):
+    the records, their decisions and offers where
     churn answered, `rejected` (customerid -> churn's reason) as rejected, the rest pending for the
     background loop. A resubmission takes the record back from any lease, and a not yet sent offer
     follows a corrected email address. Returns customerid -> offer row."""
     stamp, rejected = now_iso(), rejected or {}
-    with transaction(conn):
+
+    def store(conn: sqlite3.Connection) -> dict[str, Any]:
         conn.executemany(
             """INSERT INTO customers (customerid, name, email, features, status, next_attempt_at, last_error,
                                       created_at, updated_at)
@@ -63,6 +66,8 @@ def save_customers(conn: sqlite3.Connection, customers: Sequence[Customer], rule
             [(c.email, c.customerid, c.email) for c in customers],
         )
         return record(conn, decisions, rules, stamp)
+
+    return group_commit.write(conn, store)
 
 
 def record(conn: sqlite3.Connection, decisions: Sequence[Decision], rules: OfferRules, stamp: str,

@@ -30,8 +30,9 @@ MAX_GROUP = 64  # writes per transaction: enough to drain a burst, small enough 
 class _Write:
     """One request's write, its outcome, and whether it may still run (see `GroupCommitter.run`)."""
 
-    def __init__(self, work: Callable[[sqlite3.Connection], Any]):
-        self.work, self.done, self.lock = work, threading.Event(), threading.Lock()
+    def __init__(self, work: Callable[[sqlite3.Connection], Any], deadline: float):
+        self.work, self.deadline = work, deadline
+        self.done, self.lock = threading.Event(), threading.Lock()
         self.started = self.cancelled = False
         self.value: Any = None
         self.error: BaseException | None = None
@@ -56,14 +57,14 @@ class GroupCommitter:
     def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(conn)` inside a committed transaction; its value once committed, or its exception."""
         self._ensure_thread()
-        write = _Write(work)
+        write = _Write(work, time.monotonic() + self.timeout_s)
         self._queue.put(write)
         if not write.done.wait(self.timeout_s):
             with write.lock:
                 if not write.started:
                     write.cancelled = True
                     raise _busy("database is locked (the write waited too long for its turn)")
-            write.done.wait()  # it is running: its transaction is bounded by SQLite's busy timeout
+            write.done.wait()  # it is running: its group gives up by the earliest deadline in it
         if write.error is not None:
             raise write.error
         return write.value
@@ -104,6 +105,9 @@ class GroupCommitter:
         if not runnable:
             return
         started = time.monotonic()
+        # The group waits for the write lock no longer than its most pressed caller may wait in all.
+        budget_ms, conn.busy_timeout_ms = conn.busy_timeout_ms, max(1, int((min(w.deadline for w in runnable)
+                                                                             - started) * 1000))
         try:
             with db.transaction(conn):
                 for write in runnable:
@@ -119,6 +123,7 @@ class GroupCommitter:
             for write in runnable:
                 write.error, write.value = exc, None
         finally:
+            conn.busy_timeout_ms = budget_ms
             for write in runnable:
                 write.done.set()
         log.debug("committed %d write(s) in %.1f ms", len(runnable), (time.monotonic() - started) * 1000)

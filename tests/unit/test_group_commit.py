@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,21 +68,33 @@ def test_a_failing_write_fails_alone(database: Path) -> None:
     assert stored(database) == {"taken"} | {f"k{i}" for i in range(20) if i % 5}
 
 
-def test_a_write_that_never_got_its_turn_is_refused_and_not_stored(database: Path) -> None:
+def test_writes_held_up_past_their_deadline_are_refused_in_time_and_not_stored(database: Path) -> None:
+    """Another program holds the write lock: the write being committed and the one queued behind it are both
+    refused (a 503 for the caller) within their own deadline, and neither is stored afterwards."""
     committer = committer_for(database, timeout_s=0.5)
     committer.run(insert("before"))
     holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock past the deadline
+    holder.execute("BEGIN IMMEDIATE")
+
+    def timed(key: str) -> tuple[str, float]:
+        started = time.monotonic()
+        try:
+            committer.run(insert(key))
+            outcome = "stored"
+        except sqlite3.OperationalError as exc:
+            outcome = "refused" if "locked" in str(exc) else repr(exc)
+        return outcome, time.monotonic() - started
+
     try:
         with ThreadPoolExecutor(2) as pool:
-            first = pool.submit(committer.run, insert("running"))  # taken up: waits on SQLite's lock
-            threading.Event().wait(0.2)
-            queued = pool.submit(committer.run, insert("queued"))  # behind it: never starts in time
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                queued.result(timeout=10)
-            holder.execute("COMMIT")
-            assert first.result(timeout=10) == "running"
+            running = pool.submit(timed, "running")
+            time.sleep(0.1)
+            queued = pool.submit(timed, "queued")
+            answers = [running.result(timeout=10), queued.result(timeout=10)]
     finally:
+        holder.execute("COMMIT")
         holder.close()
+    assert [outcome for outcome, _ in answers] == ["refused", "refused"]
+    assert max(waited for _, waited in answers) < 0.5 + 0.3
     committer.run(insert("after"))
-    assert stored(database) == {"before", "running", "after"}
+    assert stored(database) == {"before", "after"}

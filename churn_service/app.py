@@ -9,6 +9,7 @@ from flask import Flask
 from prometheus_client import Counter, Histogram
 
 from churn_service.api import api
+from churn_service.compute_turns import ComputeTurns
 from churn_service.config import ChurnConfig
 from churn_service.drift_monitor import DriftCollector, DriftMonitor
 from churn_service.fast_route import FastPredict
@@ -54,6 +55,7 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
     instrument(app, metrics)
     app.register_blueprint(api)
     app.wsgi_app = FastPredict(app.wsgi_app, state, config.max_body_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = ComputeTurns(app.wsgi_app, config.max_body_bytes)  # type: ignore[method-assign]
     logging.getLogger(__name__).info(
         "serving model %s (%s scorer) from %s%s", serving.version, type(serving.scorer).__name__, model_path,
         f", following {config.model_registry}/CURRENT every {config.model_poll_seconds:g} s" if config.model_registry else "",

@@ -15,12 +15,19 @@ from tests.samples import LIKELY_CHURNER
 STALLED = 3  # fewer than one worker's threads, however the kernel spreads them over the two workers
 
 
-def stall(port: int, count: int) -> list[socket.socket]:
-    """Connections that sent a request line and one header, and then nothing."""
+STALLS = {
+    "headers": b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    "body": b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 400\r\n\r\n{\"gender\": ",
+}
+
+
+def stall(port: int, count: int, where: str) -> list[socket.socket]:
+    """Connections that sent part of a request (mid-headers or mid-body), and then nothing."""
     stalled = []
     for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sock.sendall(STALLS[where])
         stalled.append(sock)
     time.sleep(0.5)  # let the workers take them up
     return stalled
@@ -34,8 +41,9 @@ def answered_quickly(url: str, path: str, method: str = "get", **kwargs: object)
     return statuses
 
 
+@pytest.mark.parametrize("where", sorted(STALLS))
 @pytest.mark.parametrize("service", ["churn", "marketing"])
-def test_stalled_clients_do_not_starve_the_others(service: str, model_dir: Path, tmp_path: Path,
+def test_stalled_clients_do_not_starve_the_others(service: str, where: str, model_dir: Path, tmp_path: Path,
                                                   churn: Gunicorn) -> None:
     if service == "churn":
         server: Gunicorn = Gunicorn("churn_service", {"MODEL_PATH": str(model_dir / "model.bin")}, workers=2)
@@ -44,7 +52,7 @@ def test_stalled_clients_do_not_starve_the_others(service: str, model_dir: Path,
         server = Marketing(tmp_path, churn.url)
         path, kwargs = "/healthz", {}
     with server:
-        stalled = stall(server.port, STALLED)
+        stalled = stall(server.port, STALLED, where)
         try:
             assert answered_quickly(server.url, path, **kwargs) == [200] * 10
         finally:

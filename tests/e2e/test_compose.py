@@ -130,6 +130,9 @@ def test_a_model_trained_with_the_tools_profile_is_served_without_a_restart(comp
     def served() -> str:
         return requests.get(f"{compose.churn}/readyz", timeout=5).json()["model_version"]
 
+    def every_worker_serves(version: str) -> bool:
+        return all(served() == version for _ in range(12))  # fresh connections, each to either worker
+
     seeded, started = served(), compose.started_at("churn")
     listed = compose.run("--profile", "tools", "run", "--rm", "-T", "train", "list").stdout
     assert f"* {seeded}" in listed, f"the volume is not seeded with the image's model:\n{listed}"
@@ -138,6 +141,8 @@ def test_a_model_trained_with_the_tools_profile_is_served_without_a_restart(comp
     assert "PROMOTED" in trained, trained
     new = wait_for(lambda: (version := served()) != seeded and version, timeout=2 + 1 + 10,
                    what="churn to serve the promoted model")
+    # Each worker checks CURRENT on its own clock: until both have, a customer may meet either model.
+    wait_for(lambda: every_worker_serves(new), timeout=2 + 1 + 10, what="both churn workers to serve it")
     assert new in trained and compose.started_at("churn") == started
     decided = submit(compose, dict(LIKELY_CHURNER, customerid="E2E-M", email="m@example.com", name="Mo"))
     assert decided.json()["customers"][0]["model_version"] == new

@@ -6,6 +6,8 @@ from typing import Any
 import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
+from churn_service.decisions import decision as one_decision
+from churn_service.decisions import decision_list
 from churn_service.observe import record_predictions
 from churn_service.serving import Serving
 from churn_service.state import ChurnState
@@ -34,9 +36,7 @@ def _decisions(state: ChurnState, serving: Serving, records: list[dict[str, Any]
     decisions, threshold = [], serving.threshold
     explainer = serving.explainer if _explain_requested() else None
     for record, probability in zip(records, probabilities, strict=True):
-        decision: dict[str, Any] = {"churn_probability": probability, "churn": probability >= threshold}
-        if "customerid" in record:
-            decision = {"customerid": record["customerid"], **decision}
+        decision = one_decision(record.get("customerid"), probability, probability >= threshold)
         if explainer is not None:
             decision["reasons"] = explainer.reasons(record)
         decisions.append(decision)
@@ -93,24 +93,25 @@ def predict_batch():
 
 
 def _canonical_batch(state: ChurnState, serving: Serving, body: Any) -> list[dict[str, Any]] | None:
-    """The decisions for a batch of canonical records through the model's one-pass kernel (see batch_kernel),
+    """The decisions for a batch of canonical records through the model's column kernel (see batch_kernel),
     or None when the batch needs the full path: its errors, its reasons (`?explain=true`) or its size limit."""
     customers = body.get("customers") if type(body) is dict else None
-    if (serving.kernel is None or type(customers) is not list or not 0 < len(customers) <= state.config.max_batch
+    kernel = serving.kernel
+    if (kernel is None or type(customers) is not list or not 0 < len(customers) <= state.config.max_batch
             or request.args):
         return None
-    probabilities = serving.kernel.score(customers)
-    if probabilities is None:
+    batch = kernel.parse(customers)
+    if batch is None:
         return None
-    threshold = serving.threshold
-    decisions: list[dict[str, Any]] = []
-    for raw, probability in zip(customers, probabilities, strict=True):
-        customer_id = raw.get("customerid")
-        decision = {"churn_probability": probability, "churn": probability >= threshold}
-        decisions.append(decision if customer_id is None else {"customerid": customer_id, **decision})
-    record_predictions(state, probabilities, sum(d["churn"] for d in decisions))
-    state.drift.observe(serving, customers, probabilities)
-    return decisions
+    scored = kernel.score(batch)
+    churned = scored >= serving.threshold
+    probabilities = scored.tolist()
+    record_predictions(state, probabilities, int(churned.sum()))
+    if serving.drift_columns is not None:
+        state.drift.observe_rows(serving, lambda: serving.drift_columns.rows(batch, scored))
+    else:
+        state.drift.observe(serving, customers, probabilities)
+    return decision_list(batch.ids, probabilities, churned.tolist())
 
 
 @api.get("/healthz")

@@ -1,26 +1,39 @@
-"""Parse, check and score a batch of canonical records in one pass over each record.
+"""Parse, check and score a batch of canonical records column by column, with no Python loop per record.
 
 A `/predict/batch` of API clients' records spent most of its time looking every field up three times: to
-check it (the feature contract), to score it and to bin it for drift. Here one table per field answers the
-first two at once: a categorical value's entry exists only for the contract's spellings and holds the
-model's weight for it (0 for a category the model never saw, as DictVectorizer drops it). The sums follow
-`CompiledLogistic.score_many` term by term, so the probabilities are the same floats. A batch with anything
-unusual (another spelling, a string for a number, an extra key) returns None and takes the full path,
-which also writes the errors.
+check it (the feature contract), to score it and to bin it for drift. Here every categorical value becomes
+its code (its position among the contract's spellings) in one C-level pass over the whole batch, so an
+unknown spelling fails as it is met; the numbers are checked per column (their types as a set, their ranges
+with numpy). The weights are then gathered by code and added column by column in the model's own order, so
+every probability is the same float `CompiledLogistic.score_many` gives (IEEE addition is the same in numpy).
+The codes and numbers also feed drift (`drift_columns`). A batch with anything unusual (another spelling, a
+string for a number, a missing or extra key) returns None and takes the full path, which writes the errors.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, cycle, repeat
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from churn_service.scoring import CompiledLogistic
-from feature_contract import CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUMERIC
+from feature_contract import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUMERIC
 
-# The one binary feature, checked like the fast path does: the integers 0 and 1 only.
-BINARY_RANGE = (0, 1, True)
+# Every number the contract accepts, with (minimum, maximum, integer only); the binary field takes 0 and 1.
+NUMBERS: dict[str, tuple[float, float, bool]] = {**NUMERIC, **{field: (0, 1, True) for field in BINARY}}
+NUMBER_TYPES = {True: {int}, False: {int, float}}  # bool is not int here: type(True) is bool
+ID_TYPES = {str, type(None)}
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A checked batch as columns: what scoring and drift both read."""
+    codes: np.ndarray  # (n, len(CATEGORICAL)) uint8: each value's position in CATEGORICAL[field]
+    numbers: np.ndarray  # (n, len(NUMBERS)) float64, in NUMBERS' order
+    ids: list[str | None]  # each record's customerid, None where it sent none
 
 
 class BatchKernel:
@@ -28,60 +41,65 @@ class BatchKernel:
 
     def __init__(self, scorer: CompiledLogistic):
         self.bias = scorer.bias
-        # Scoring order first (the model's), then any contract field the model does not use (checked, weight 0).
-        used = [f for f, _ in scorer._categorical_items]
-        self.categorical = tuple(
-            (field, {value: scorer.categorical.get(field, {}).get(value, 0.0) for value in CATEGORICAL[field]})
-            for field in [*used, *(f for f in CATEGORICAL if f not in used)]
-        )
-        limits = {**NUMERIC, "seniorcitizen": BINARY_RANGE}
-        numeric_used = [f for f, _ in scorer._numeric_items]
-        self.numeric = tuple(
-            (field, scorer.numeric.get(field, 0.0), *limits[field])
-            for field in [*numeric_used, *(f for f in limits if f not in numeric_used)]
-        )
+        self.codes = tuple({value: code for code, value in enumerate(CATEGORICAL[f])} for f in CATEGORICAL)
+        self.categorical_values = itemgetter(*CATEGORICAL)
+        self.number_values = itemgetter(*NUMBERS)
+        self.limits = tuple(NUMBERS.values())
         self.width = len(FEATURES)
-        self.tables = tuple(table for _, table in self.categorical)
-        self.categorical_values = itemgetter(*(field for field, _ in self.categorical))
-        self.numeric_values = itemgetter(*(field for field, *_ in self.numeric))
-        self.numeric = tuple(spec for _, *spec in self.numeric)
+        column_of = {field: j for j, field in enumerate(CATEGORICAL)}
+        # A category the model never saw weighs 0, as DictVectorizer drops it; fields it never saw are not added.
+        self.categorical_weights = tuple(
+            (column_of[field], np.array([weights.get(value, 0.0) for value in CATEGORICAL[field]]))
+            for field, weights in scorer.categorical_items)
+        self.number_weights = tuple((list(NUMBERS).index(field), weight) for field, weight in scorer.numeric_items)
 
-    def sums(self, customers: Sequence[Any]) -> list[float] | None:
-        """b + Σw for every customer, or None as soon as one is not in canonical form.
-
-        Each record's categorical values come out in one itemgetter call and meet their tables in one C-level
-        map; `sum(..., bias)` adds left to right, as the scorer's loop does."""
-        bias, tables, numeric, width = self.bias, self.tables, self.numeric, self.width
-        categorical_values, numeric_values = self.categorical_values, self.numeric_values
-        lookup = dict.get
-        sums = []
+    def parse(self, customers: Sequence[Any]) -> ParsedBatch | None:
+        """The batch as columns, or None as soon as one record is not in canonical form."""
+        n = len(customers)
+        if set(map(type, customers)) != {dict}:
+            return None
+        has_id = np.fromiter(map(dict.__contains__, customers, repeat("customerid")), dtype=np.intp, count=n)
+        if not np.all(np.fromiter(map(len, customers), dtype=np.intp, count=n) - has_id == self.width):
+            return None
         try:
-            for raw in customers:
-                if type(raw) is not dict or len(raw) != width + ("customerid" in raw):
-                    return None
-                # An unknown spelling looks up None, and adding None raises TypeError: no separate check.
-                z = sum(map(lookup, tables, categorical_values(raw)), bias)
-                for (weight, low, high, integer), value in zip(numeric, numeric_values(raw), strict=True):
-                    kind = type(value)
-                    if not (kind is int or (kind is float and not integer)) or not low <= value <= high:
-                        return None  # NaN fails the range test too
-                    z += weight * value
-                customer_id = raw.get("customerid")
-                if customer_id is not None and (type(customer_id) is not str
-                                                or not 1 <= len(customer_id) <= CUSTOMER_ID_MAX):
-                    return None
-                sums.append(z)
-        except (KeyError, TypeError):  # a missing key, an unknown category, or an unhashable value (a list)
+            # A missing key raises KeyError, an unhashable value TypeError, and an unknown spelling looks up
+            # None, which bytes() refuses with TypeError.
+            codes = bytes(map(dict.get, cycle(self.codes), chain.from_iterable(map(self.categorical_values, customers))))
+            flat = list(chain.from_iterable(map(self.number_values, customers)))
+        except (KeyError, TypeError):
             return None
-        return sums
+        step = len(self.limits)
+        for j, (_, _, integer) in enumerate(self.limits):
+            if not set(map(type, flat[j::step])) <= NUMBER_TYPES[integer]:
+                return None
+        try:
+            numbers = np.array(flat, dtype=float).reshape(n, step)
+        except OverflowError:  # an integer beyond any float; far out of range anyway
+            return None
+        for j, (low, high, _) in enumerate(self.limits):
+            if not np.all((numbers[:, j] >= low) & (numbers[:, j] <= high)):  # NaN fails too
+                return None
+        ids = list(map(dict.get, customers, repeat("customerid")))
+        if not _ids_valid(ids):
+            return None
+        return ParsedBatch(np.frombuffer(codes, dtype=np.uint8).reshape(n, len(self.codes)), numbers, ids)
 
-    def score(self, customers: Sequence[Any]) -> list[float] | None:
-        """The churn probabilities of canonical records, exactly as `score_many` gives them, or None."""
-        sums = self.sums(customers)
-        if sums is None:
-            return None
-        z = np.clip(np.asarray(sums, dtype=float), -700.0, 700.0)
-        return (1.0 / (1.0 + np.exp(-z))).tolist()
+    def score(self, batch: ParsedBatch) -> np.ndarray:
+        """b + Σw added in the scorer's order (each `+=` is the float addition its loop does), then the sigmoid."""
+        z = np.full(len(batch.ids), self.bias)
+        for column, weights in self.categorical_weights:
+            z += weights[batch.codes[:, column]]
+        for column, weight in self.number_weights:
+            z += weight * batch.numbers[:, column]
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+
+
+def _ids_valid(ids: list[Any]) -> bool:
+    kinds = set(map(type, ids))
+    if not kinds <= ID_TYPES:
+        return False
+    given = ids if kinds == {str} else [i for i in ids if i is not None]
+    return not given or (min(map(len, given)) >= 1 and max(map(len, given)) <= CUSTOMER_ID_MAX)
 
 
 def build_kernel(scorer: Any) -> BatchKernel | None:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 
-from churn_service.drift import DriftBins, drift_bins
 from churn_service.drift_window import RingWriter, drop_version, read_window
 from churn_service.serving import Serving
 
@@ -23,7 +23,6 @@ class DriftMonitor:
         folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._bins: DriftBins | None = None
         self._ring: RingWriter | None = None
         self._slot_lock = threading.Lock()
         self._next_slot = 0
@@ -37,32 +36,46 @@ class DriftMonitor:
                 drop_version(self.folder, self._version)
             if self._ring is not None:
                 self._ring.close()
-            self._bins = drift_bins(serving.model.manifest)
-            self._ring = (RingWriter(self.folder, serving.version, self._bins.width, self.window)
-                          if self._bins else None)
-            if self._bins is None:
+            self._ring = (RingWriter(self.folder, serving.version, serving.drift.width, self.window)
+                          if serving.drift else None)
+            if serving.drift is None:
                 log.warning("model %s has no drift statistics (trained before drift); /drift stays empty",
                             serving.version)
             self._version = serving.version
 
-    def observe(self, serving: Serving, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> None:
+    def _ring_for(self, serving: Serving) -> RingWriter | None:
+        """This worker's ring for the model that scored, or None when its drift is not measured."""
         if not self.window:
-            return
+            return None
         if serving.version != self._version:
             self._follow(serving)
-        bins, ring = self._bins, self._ring
-        if bins is None or ring is None or serving.version != ring.version:
-            return
+        ring = self._ring
+        return ring if ring is not None and ring.version == serving.version else None
+
+    def _slots(self, count: int) -> int:
         with self._slot_lock:  # each thread of the worker gets slots of its own
-            first, self._next_slot = self._next_slot, self._next_slot + len(records)
+            first, self._next_slot = self._next_slot, self._next_slot + count
+        return first
+
+    def observe(self, serving: Serving, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> None:
+        ring = self._ring_for(serving)
+        if ring is None:
+            return
         if len(records) == 1:
-            ring.add(first, bins.row(records[0], probabilities[0]))
+            ring.add(self._slots(1), serving.drift.row(records[0], probabilities[0]))
         else:
-            ring.add_many(first, bins.rows(records, probabilities))
+            ring.add_many(self._slots(len(records)), serving.drift.rows(records, probabilities))
+
+    def observe_rows(self, serving: Serving, rows: Callable[[], np.ndarray]) -> None:
+        """A batch whose bins someone else computes (the kernel's columns), only when they are wanted."""
+        ring = self._ring_for(serving)
+        if ring is not None:
+            bins = rows()
+            ring.add_many(self._slots(len(bins)), bins)
 
     def report(self, serving: Serving) -> dict[str, Any]:
         """The `/drift` body of DESIGN §7 for the model `serving` holds."""
-        bins = drift_bins(serving.model.manifest) if serving.version != self._version else self._bins
+        bins = serving.drift
         body: dict[str, Any] = {"model_version": serving.version, "window": 0, "since": None}
         if bins is None or not self.window:
             return {**body, "status": "insufficient_data", "features": {}, "prediction": None}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from churn_service.artifact import ArtifactError, LoadedModel, load_artifact
 from churn_service.batch_kernel import BatchKernel, build_kernel
+from churn_service.drift import DriftBins, drift_bins
+from churn_service.drift_columns import DriftColumns, build_drift_columns
 from churn_service.explain import Explainer, build_explainer
 from churn_service.scoring import Scorer, build_scorer
 
@@ -20,6 +22,8 @@ class Serving:
     scorer: Scorer
     explainer: Explainer | None = None  # `?explain=true`; None for a model it cannot explain
     kernel: BatchKernel | None = None  # batches of canonical records in one pass; None for other models
+    drift: DriftBins | None = None  # how its traffic is binned; None for a model trained before drift
+    drift_columns: DriftColumns | None = None  # the same bins over the kernel's columns
 
     @property
     def version(self) -> str:
@@ -37,4 +41,6 @@ def load_serving(model_path: Path) -> Serving:
         scorer = build_scorer(model.dv, model.model)
     except ValueError as exc:  # e.g. a model using features outside the contract
         raise ArtifactError(f"{model_path}: {exc}") from None
-    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest), build_kernel(scorer))
+    drift = drift_bins(model.manifest)
+    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest), build_kernel(scorer),
+                   drift, build_drift_columns(drift))

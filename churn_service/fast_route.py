@@ -1,7 +1,8 @@
 """POST /predict for the ordinary request in plain WSGI: Flask's request machinery cost more than the scoring.
 
-Only the common case is answered here: a JSON body of declared length within the limit, no query string, and
-a record the canonical parser accepts. Anything else (a bad body, `?explain=true`, a chunked upload, every
+Only the common case is answered here: a JSON body of declared length within the limit, no query string or
+just `explain=true` (what marketing sends), and a record the canonical parser accepts. Anything else (a bad
+body, another query, a model without an explainer, a chunked upload, every
 other route) goes to the Flask app with the body handed back untouched, so every other answer, and every
 error, still comes from one place. The answer is the one the Flask route would give, counted in the same
 metrics and drift window.
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from churn_service.decisions import decision
 from churn_service.observe import record_predictions
 from churn_service.state import ChurnState
 from feature_contract import parse_canonical
@@ -24,6 +26,7 @@ from http_common.errors import is_json_type
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 JSON_HEADER = ("Content-Type", "application/json")
+EXPLAIN = "explain=true"
 
 
 class FastPredict:
@@ -36,7 +39,8 @@ class FastPredict:
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if (environ.get("PATH_INFO") != "/predict" or environ.get("REQUEST_METHOD") != "POST"
-                or environ.get("QUERY_STRING") or not is_json_type(environ.get("CONTENT_TYPE", ""))):
+                or environ.get("QUERY_STRING", "") not in ("", EXPLAIN)
+                or not is_json_type(environ.get("CONTENT_TYPE", ""))):
             return self.inner(environ, start_response)
         started = time.perf_counter()
         try:
@@ -47,7 +51,7 @@ class FastPredict:
             return self.inner(environ, start_response)
         raw = environ["wsgi.input"].read(length)
         try:
-            payload = self._answer(raw)
+            payload = self._answer(raw, explain=bool(environ.get("QUERY_STRING")))
         except Exception:  # noqa: BLE001 - whatever it was, the Flask route answers it (and logs a failure)
             log.debug("fast path declined a request", exc_info=True)
             payload = None
@@ -59,7 +63,7 @@ class FastPredict:
         self.timed.observe(time.perf_counter() - started)
         return [payload]
 
-    def _answer(self, raw: bytes) -> bytes | None:
+    def _answer(self, raw: bytes, explain: bool) -> bytes | None:
         """The response body for a canonical record, or None to let the Flask route decide."""
         body = orjson.loads(raw)
         record = parse_canonical(body) if type(body) is dict else None
@@ -67,12 +71,14 @@ class FastPredict:
             return None
         state = self.state
         serving = state.serving  # once: the model that scores is the model reported
+        if explain and serving.explainer is None:
+            return None
         probability = serving.scorer.score_one(record)
         churn = probability >= serving.threshold
-        decision: dict[str, Any] = {"churn_probability": probability, "churn": churn}
-        if "customerid" in record:
-            decision = {"customerid": record["customerid"], **decision}
-        decision["model_version"] = serving.version
+        answer = decision(record.get("customerid"), probability, churn)
+        if explain:
+            answer["reasons"] = serving.explainer.reasons(record)
+        answer["model_version"] = serving.version
         record_predictions(state, (probability,), int(churn))
         state.drift.observe(serving, (record,), (probability,))
-        return orjson.dumps(decision)
+        return orjson.dumps(answer)

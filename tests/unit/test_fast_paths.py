@@ -45,11 +45,15 @@ def test_a_batch_scores_the_same_in_either_spelling(client: FlaskClient, rows: l
         assert fast.json == full.json, f"rows {start}..{start + len(chunk)} differ"
 
 
-def test_one_customer_scores_the_same_in_either_spelling(client: FlaskClient, rows: list[dict[str, str]]) -> None:
+@pytest.mark.parametrize("query", ["", "?explain=true"])
+def test_one_customer_scores_the_same_in_either_spelling(client: FlaskClient, rows: list[dict[str, str]],
+                                                         query: str) -> None:
     for row in rows[:300]:
-        fast = client.post("/predict", json=canonical(row)).json
-        full = client.post("/predict", json={k: v for k, v in row.items() if k != "Churn"}).json
+        fast = client.post(f"/predict{query}", json=canonical(row)).json
+        full = client.post(f"/predict{query}", json={k: v for k, v in row.items() if k != "Churn"}).json
         assert fast == full and fast["customerid"] == row["customerID"]
+        assert list(fast) == list(full)  # the same keys in the same order
+        assert ("reasons" in fast) == bool(query) and len(fast.get("reasons", [])) <= 3
 
 
 @pytest.mark.parametrize("change", [

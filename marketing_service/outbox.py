@@ -41,11 +41,20 @@ def claim(conn: sqlite3.Connection, limit: int, lease_s: float) -> tuple[str, fl
 
 def mark_sent(conn: sqlite3.Connection, offer_id: int, token: str) -> bool:
     """False when the lease was lost (it expired and another worker took the email)."""
+    return offer_id in mark_sent_many(conn, [offer_id], token)
+
+
+def mark_sent_many(conn: sqlite3.Connection, offer_ids: Sequence[int], token: str) -> set[int]:
+    """`mark_sent` for several emails in one transaction; the ids whose lease still held."""
+    if not offer_ids:
+        return set()
     with transaction(conn):
-        return conn.execute(
-            """UPDATE offers SET status = 'sent', sent_at = ?, last_error = NULL, claimed_until = 0, lease_token = NULL
-               WHERE id = ? AND lease_token = ?""", (now_iso(), offer_id, token),
-        ).rowcount == 1
+        rows = conn.execute(
+            f"""UPDATE offers SET status = 'sent', sent_at = ?, last_error = NULL, claimed_until = 0, lease_token = NULL
+                WHERE id IN ({", ".join("?" * len(offer_ids))}) AND lease_token = ? RETURNING id""",
+            (now_iso(), *offer_ids, token),
+        ).fetchall()
+    return {row["id"] for row in rows}
 
 
 def mark_failed(conn: sqlite3.Connection, offer_id: int, token: str, attempts: int, error: str) -> bool:

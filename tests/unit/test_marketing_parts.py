@@ -11,7 +11,8 @@ import pytest
 
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.db import WriteQueue
-from marketing_service.mailer import LogMailer, build_message
+from marketing_service.mail_message import render
+from marketing_service.mailer import LogMailer
 from tests.stub_churn import StubChurn, scored
 
 RECORD = {"tenure": 1}
@@ -75,8 +76,9 @@ def test_the_log_mailer_writes_one_eml_per_offer_and_a_retry_replaces_it(tmp_pat
     mailer = LogMailer(tmp_path / "mail")
     offer = {"id": 7, "campaign": "retention", "to_addr": "ann@example.com", "subject": "3 months free", "body": "Hi\n"}
     for _ in range(2):
-        mailer.send(build_message(offer, "Offers <offers@example.com>", "http://marketing.test/unsubscribe/t"), 7)
+        mailer.send(render(offer, "Offers <offers@example.com>", "http://marketing.test/unsubscribe/t"), 7)
     files = list((tmp_path / "mail").iterdir())
     assert [f.name for f in files] == ["offer-7.eml"]
+    assert files[0].stat().st_mode & 0o777 == 0o644
     message = email.message_from_bytes(files[0].read_bytes())
     assert message["To"] == "ann@example.com" and message["X-Offer-Id"] == "7" and "offer-7-retention" in message["Message-ID"]

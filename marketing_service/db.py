@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,6 +70,12 @@ class Connection(sqlite3.Connection):
     dialect = "sqlite"  # see dialect.py
     write_queue: WriteQueue | None
     busy_timeout_ms: int
+    give_back: Callable[[Connection], bool] | None = None  # set by a storage that keeps idle connections
+
+    def close(self) -> None:
+        """Back to the storage it came from when that takes it (see backends/sqlite.py); else closed."""
+        if self.give_back is None or not self.give_back(self):
+            super().close()
 
 
 def connect(path: Path, busy_timeout_ms: int = 15_000, write_queue: WriteQueue | None = None) -> Connection:

@@ -29,8 +29,8 @@ def state() -> MarketingState:
 
 
 def request_db() -> Any:
-    """One connection per request (flaskr style), closed at teardown: a SQLite connection, or a PostgreSQL
-    one borrowed from the worker's pool."""
+    """One connection per request, given back at teardown: a SQLite connection kept idle by the worker's
+    storage between requests, or a PostgreSQL one borrowed from the worker's pool."""
     if "db" not in g:
         g.db = state().storage.connect()
     return g.db

@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, machine, report
+from bench import inprocess, machine, report, train
 from bench.sample import CUSTOMER
 from feature_contract import parse_record
 from harness import DATA, REPO, wrk
-from harness.servers import Gunicorn, pss_mib, run_train, worker_pids
+from harness.servers import Gunicorn, pss_mib, worker_pids
 
 log = logging.getLogger("bench")
 RESULTS = REPO / "bench" / "results"
@@ -100,9 +100,7 @@ def main() -> int:
     connections = [int(c) for c in args.connections.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        done = run_train("--output-dir", workdir / "model")
-        if done.returncode != 0:
-            log.error("training failed: %s", done.stderr.strip())
+        if not train(log, "--output-dir", workdir / "model"):
             return 1
         model_path = workdir / "model" / "model.bin"
         log.info("in-process scoring")

@@ -27,9 +27,9 @@ from typing import Any
 import orjson
 import requests
 
-from bench import machine
+from bench import machine, train
 from harness import DATA, REPO
-from harness.servers import Gunicorn, run_train
+from harness.servers import Gunicorn
 
 log = logging.getLogger("bench.spark")
 RESULTS = REPO / "bench" / "results"
@@ -149,9 +149,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
         work = Path(tmp)
-        trained = run_train("--registry", work / "registry")
-        if trained.returncode != 0:
-            log.error("training failed: %s", trained.stderr.strip())
+        if not train(log, "--registry", work / "registry"):
             return 1
         version = (work / "registry" / "CURRENT").read_text().strip()
         spark = start_spark("local[*]")  # idle while the job and the service run; it writes and reads the tables

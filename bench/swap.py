@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from bench import train
 from bench.sample import CUSTOMER
 from harness import REPO, wrk
 from harness.servers import Gunicorn, run_train
@@ -92,9 +93,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-swap-") as tmp:
         root = Path(tmp) / "models"
         for extra in ((), ("--C", "0.001", "--promote", "always")):
-            done = run_train("--registry", root, "--folds", "2", *extra)
-            if done.returncode != 0:
-                log.error("training failed: %s", done.stderr.strip())
+            if not train(log, "--registry", root, "--folds", "2", *extra):
                 return 1
         second = (root / "CURRENT").read_text().strip()
         [first] = [line for line in (root / "HISTORY").read_text().split() if line != second]

@@ -14,7 +14,6 @@ from marketing_service.state import request_db, state
 
 campaigns_web = Blueprint("campaigns_web", __name__)
 HISTOGRAM_BINS, CHART_W, CHART_H = 20, 600, 160
-MODEL_THRESHOLD = 0.5  # what `train` writes as `threshold`; churn's `churn` flag uses it
 
 
 def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200):
@@ -53,16 +52,23 @@ def histogram(campaign_id: int, threshold: float | None) -> dict[str, Any]:
             "threshold_x": None if threshold is None else round(threshold * CHART_W, 1), "threshold": threshold}
 
 
+def served_threshold() -> float | None:
+    """The `threshold` in the manifest of the model churn serves (what its `churn` flag uses)."""
+    value = (state().client.read("/model") or {}).get("threshold")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+    return float(value) if ok else None
+
+
 @campaigns_web.get("/campaigns/<int:campaign_id>")
 def campaign(campaign_id: int):
     found = store.summary(request_db(), campaign_id)
     if found is None:
         abort(404, description=f"There is no campaign {campaign_id}.")
     settings = found["settings"]
-    # The line drawn on the histogram: the campaign's threshold, else the model's (train's default), or none
-    # in expected-value mode, where no single probability decides.
+    # The line drawn on the histogram: the campaign's threshold, else the one churn's model decides with
+    # (none while churn cannot say), or none in expected-value mode, where no single probability decides.
     model_threshold = settings.get("mode") == "threshold" and settings.get("threshold") is None
-    marked = MODEL_THRESHOLD if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
+    marked = served_threshold() if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
     return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, marked),
                            model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id))
 

@@ -7,13 +7,11 @@ test_k8s_pods_docker.py runs the images in Docker under the rendered pods' secur
 """
 from __future__ import annotations
 
-import ast
 import base64
 import copy
 import json
 import re
 import subprocess
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,8 +20,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
 
-from harness import REPO
-from http_common.server_settings import ServerSettings
+from tests.integration.k8s_config_reads import image_uid, names_read
 from tests.integration.k8s_render import (
     KUSTOMIZATIONS,
     OVERLAYS,
@@ -50,45 +47,6 @@ def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
 def kustomization(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
     """Each overlay, and the train Job that writes into their registry volume."""
     return request.param, copy.deepcopy(list(render(request.param)))
-
-
-class Recording(Mapping[str, str]):
-    """An environment that remembers every name looked up in it: what config.py reads, without a copied list."""
-
-    def __init__(self, values: Mapping[str, str]):
-        self.values, self.read = dict(values), set[str]()
-
-    def __getitem__(self, name: str) -> str:
-        self.read.add(name)
-        return self.values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-def gunicorn_defaults(package: str) -> dict[str, int]:
-    """The `server_settings(port=..., threads=...)` call of the service's gunicorn.conf.py."""
-    tree = ast.parse((REPO / package / "gunicorn.conf.py").read_text())
-    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "server_settings")
-    return {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-
-
-def names_read(config: type, package: str, env: Mapping[str, str]) -> tuple[set[str], object, ServerSettings]:
-    """Every variable the service and its gunicorn read, from an empty env (every default branch) and the pod's."""
-    read: set[str] = set()
-    for values in ({}, env):
-        service_env, server_env = Recording(values), Recording(values)
-        parsed = config.from_env(service_env)
-        settings = ServerSettings.from_env(env=server_env, **gunicorn_defaults(package))
-        read |= service_env.read | server_env.read
-    return read, parsed, settings
-
-
-def image_uid(package: str) -> int:
-    return int(re.search(r"useradd [^\n]*--uid (\d+)", (REPO / package / "Dockerfile").read_text()).group(1))
 
 
 def test_both_overlays_render_the_whole_system(overlay: tuple[str, list[dict]]) -> None:

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from http_common.errors import ApiError, read_json
 from marketing_service import store
+from marketing_service.campaigns.api import MAX_JSON_CUSTOMERS
 from marketing_service.intake import submit
 from marketing_service.openapi import openapi_document
 from marketing_service.records import Customer, InvalidCustomer, parse_customer
@@ -87,4 +88,4 @@ def readyz():
 
 @api.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(MAX_CUSTOMERS))
+    return jsonify(openapi_document(MAX_CUSTOMERS, MAX_JSON_CUSTOMERS))

@@ -21,6 +21,7 @@ from marketing_service.config import MarketingConfig
 from marketing_service.error_pages import error_page
 from marketing_service.mailer import make_mailer
 from marketing_service.observe import ChurnUpCollector
+from marketing_service.row_ids import RowIdConverter
 from marketing_service.state import MarketingState, close_db
 from marketing_service.suppression import Links
 from marketing_service.unsubscribe import unsubscribe
@@ -66,6 +67,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch still submits
     )
     app.json.sort_keys = False
+    app.url_map.converters["rowid"] = RowIdConverter  # before any blueprint's rules are bound
     client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
     links = Links(app.config["SECRET_KEY"], config.public_url)

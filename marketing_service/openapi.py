@@ -6,6 +6,7 @@ from typing import Any
 from feature_contract import CUSTOMER_ID_MAX
 from feature_contract import schema as feature_schema
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
+from marketing_service.campaigns.openapi import campaign_paths
 from marketing_service.records import EMAIL_MAX, NAME_MAX
 
 JSON = "application/json"
@@ -36,7 +37,7 @@ def customer_schema() -> dict[str, Any]:
             "description": "One flat customer: contact fields beside the features. Keys are case-insensitive."}
 
 
-def openapi_document(max_customers: int) -> dict[str, Any]:
+def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[str, Any]:
     offer_ref = {"type": "object", "nullable": True, "required": ["id", "status"], "properties": {
         "id": {"type": "integer"}, "status": {"type": "string", "enum": ["queued", "sent", "failed"]}}}
     result = {"type": "object", "required": ["customerid", "status", "offer"], "properties": {
@@ -78,6 +79,7 @@ def openapi_document(max_customers: int) -> dict[str, Any]:
                 "200": _json("ready", {"type": "object"}), "503": error}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            **campaign_paths(max_campaign_customers, _ref("Customer"), error),
         },
         "components": {"schemas": schemas},
     })

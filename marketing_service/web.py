@@ -61,7 +61,7 @@ def offers():
     return render_template("offers.html", offers=store.recent_offers(request_db(), PAGE_SIZE))
 
 
-@web.get("/offers/<int:offer_id>")
+@web.get("/offers/<rowid:offer_id>")
 def offer(offer_id: int):
     found = store.get_offer(request_db(), offer_id)
     if found is None:

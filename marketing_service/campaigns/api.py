@@ -82,7 +82,7 @@ def listing():
     return json_response({"campaigns": store.recent(request_db())})
 
 
-@campaigns_api.get("/api/campaigns/<int:campaign_id>")
+@campaigns_api.get("/api/campaigns/<rowid:campaign_id>")
 def status(campaign_id: int):
     return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id)})
 
@@ -102,12 +102,12 @@ def _stream_csv(campaign_id: int, filename: str, make: Any) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-{filename}"'})
 
 
-@campaigns_api.get("/api/campaigns/<int:campaign_id>/results.csv")
+@campaigns_api.get("/api/campaigns/<rowid:campaign_id>/results.csv")
 def results(campaign_id: int):
     return _stream_csv(campaign_id, "results.csv", exports.results_csv)
 
 
-@campaigns_api.get("/api/campaigns/<int:campaign_id>/rejects.csv")
+@campaigns_api.get("/api/campaigns/<rowid:campaign_id>/rejects.csv")
 def rejects(campaign_id: int):
     return _stream_csv(campaign_id, "rejects.csv", exports.rejects_csv)
 
@@ -121,7 +121,7 @@ def read_outcomes_text() -> str:
         raise ApiError(422, "invalid_outcomes", "the outcomes file is not UTF-8 text") from None
 
 
-@campaigns_api.post("/api/campaigns/<int:campaign_id>/outcomes")
+@campaigns_api.post("/api/campaigns/<rowid:campaign_id>/outcomes")
 def record_outcomes(campaign_id: int):
     found = _campaign_or_404(campaign_id)
     if found["status"] != "done":

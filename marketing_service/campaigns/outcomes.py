@@ -21,7 +21,15 @@ class OutcomeError(ValueError):
 
 def parse_outcomes(text: str) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
     """((churned, customerid) pairs, rejected lines) from a CSV with columns customerid and churned."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module reads line ends itself, so a bare \r inside a field is an error it reports.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _read_outcomes(reader)
+    except csv.Error as exc:  # a NUL byte, a stray line end: not a CSV we can read, so nothing is stored
+        raise OutcomeError(f"the outcomes file is not a readable CSV (line {reader.line_num}: {exc})") from None
+
+
+def _read_outcomes(reader: Any) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
     header = [h.strip().lower() for h in next(reader, [])]
     if "customerid" not in header or "churned" not in header:
         raise OutcomeError("the outcomes CSV needs the columns customerid and churned (yes/no or 1/0)")

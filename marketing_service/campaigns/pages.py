@@ -59,7 +59,7 @@ def served_threshold() -> float | None:
     return float(value) if ok else None
 
 
-@campaigns_web.get("/campaigns/<int:campaign_id>")
+@campaigns_web.get("/campaigns/<rowid:campaign_id>")
 def campaign(campaign_id: int):
     found = store.summary(request_db(), campaign_id)
     if found is None:
@@ -73,7 +73,7 @@ def campaign(campaign_id: int):
                            model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id))
 
 
-@campaigns_web.post("/campaigns/<int:campaign_id>/outcomes")
+@campaigns_web.post("/campaigns/<rowid:campaign_id>/outcomes")
 def record_outcomes(campaign_id: int):
     found = store.summary(request_db(), campaign_id)
     if found is None:

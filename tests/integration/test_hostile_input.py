@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 
 import pytest
 import requests
@@ -84,10 +85,27 @@ def test_nasty_bodies_to_churn(churn: Gunicorn, label: str, body: bytes, headers
     assert response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("path", ["/api/campaigns/{n}", "/api/campaigns/{n}/results.csv", "/campaigns/{n}",
+                                  "/offers/{n}"])
+def test_an_id_beyond_any_row_is_not_found(marketing: Marketing, path: str) -> None:
+    """Found by fuzzing: a number past 64 bits overflowed the database driver (a 500)."""
+    for n in (2**63, 70511977189312236891512646641123328):
+        response = requests.get(marketing.url + path.format(n=n), timeout=5)
+        assert response.status_code == 404, (n, response.text[:200])
+    response = requests.post(f"{marketing.url}/api/campaigns/{2**64}/outcomes", data=b"customerid,churned\n",
+                             headers={"Content-Type": "text/csv"}, timeout=5)
+    assert response.status_code == 404 and response.json()["error"]["code"]
+
+
 def test_fuzzing_the_marketing_api_finds_no_500_and_no_schema_break(marketing: Marketing) -> None:
     done = run_schemathesis(marketing.url, seconds=30, examples=60)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "No issues found" in done.stdout
+    generated = re.search(r"^\s+(\d+) generated, (\d+) passed$", done.stdout, re.MULTILINE)
+    assert generated and generated[1] == generated[2], done.stdout[-3000:]  # every case passed, none failed
+    # The one warning allowed: outcomes need a finished campaign, which random ids (404) and campaigns
+    # created seconds earlier (409, still running) cannot be, so most of the fuzzer's calls there are refused.
+    warned = set(re.findall(r"^\s+- ([A-Z]+ /\S+)$", done.stdout, re.MULTILINE))
+    assert warned <= {"POST /api/campaigns/{campaign_id}/outcomes"}, done.stdout[-3000:]
 
 
 def test_churn_batch_with_hostile_records_names_each(churn: Gunicorn) -> None:

@@ -179,4 +179,10 @@ def test_marketing_openapi_document_is_valid(marketing: Marketing) -> None:
 
     document = requests.get(f"{marketing.url}/openapi.json", timeout=5).json()
     validate(document)
-    assert {"/api/customers", "/api/offers", "/healthz", "/readyz", "/metrics"} <= set(document["paths"])
+    # Every JSON API route the service has, the campaigns API included (DESIGN §8), and the health routes.
+    api = {"/api/customers", "/api/offers", "/api/campaigns", "/api/campaigns/{campaign_id}",
+           "/api/campaigns/{campaign_id}/results.csv", "/api/campaigns/{campaign_id}/rejects.csv",
+           "/api/campaigns/{campaign_id}/outcomes"}
+    assert set(document["paths"]) == api | {"/healthz", "/readyz", "/metrics"}
+    assert set(document["paths"]["/api/campaigns"]["post"]["requestBody"]["content"]) == {
+        "multipart/form-data", "application/json"}

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from marketing_service.campaigns.outcomes import parse_outcomes, uplift
+from marketing_service.campaigns.outcomes import OutcomeError, parse_outcomes, uplift
 from marketing_service.campaigns.settings import CampaignSettings, InvalidSettings, parse_settings
 from marketing_service.campaigns.targeting import ScoredRow, decide, in_holdout
 
@@ -72,3 +72,10 @@ def test_settings_name_every_bad_field() -> None:
     assert set(caught.value.errors) == {"name", "mode", "threshold", "max_offers", "holdout"}
     name, settings = parse_settings({"name": " May ", "max_offers": "100", "threshold": ""})
     assert (name, settings.max_offers, settings.threshold) == ("May", 100, None)
+
+
+def test_outcomes_with_old_mac_line_ends_are_read_and_an_unreadable_file_is_refused() -> None:
+    """Found by fuzzing: a bare carriage return made the csv module raise, and the upload answered 500."""
+    assert parse_outcomes("customerid,churned\rA,yes\rB,no\r") == ([(1, "A"), (0, "B")], [])
+    with pytest.raises(OutcomeError, match="not a readable CSV"):
+        parse_outcomes("customerid,churned\nA," + "x" * 200_000 + "\n")  # past the csv module's field limit

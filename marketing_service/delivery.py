@@ -1,9 +1,10 @@
 """Deliver due offer emails: claim, send each while the lease still covers a whole send, mark under the
 lease token. A send that might outlive the lease is not started; those emails go back to the outbox.
 
-With a mailer whose second send replaces the first (the .eml writer), the sent emails of a claim are marked
-together, in one transaction rather than one each: a crash between the sends and the mark makes the next
-worker write the same files again, still one per offer. Any other mailer (SMTP) marks each email before
+With a mailer whose second send replaces the first (the .eml writer), the sent emails of a claim are made
+durable together (one fsync of the mail directory) and marked together, in one transaction rather than one
+each: a crash between the sends and the mark makes the next worker write the same files again, still one per
+offer. Any other mailer (SMTP) marks each email before
 it sends the next, so a crash can repeat at most the one email in flight.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ def deliver_due(conn: sqlite3.Connection, mailer: Mailer, mail_from: str, lease_
     sent = 0
     for position, offer in enumerate(offers):
         if time.time() + mailer.timeout_s > lease_ends:
-            sent += _mark(conn, token, unmarked)
+            sent += _mark(conn, mailer, token, unmarked)
             unmarked = []
             outbox.release(conn, token, [o["id"] for o in offers[position:]])
             break
@@ -42,12 +43,15 @@ def deliver_due(conn: sqlite3.Connection, mailer: Mailer, mail_from: str, lease_
             continue
         unmarked.append(offer)
         if not mailer.idempotent:
-            sent += _mark(conn, token, unmarked)
+            sent += _mark(conn, mailer, token, unmarked)
             unmarked = []
-    return sent + _mark(conn, token, unmarked)
+    return sent + _mark(conn, mailer, token, unmarked)
 
 
-def _mark(conn: sqlite3.Connection, token: str, offers: list[Any]) -> int:
+def _mark(conn: sqlite3.Connection, mailer: Mailer, token: str, offers: list[Any]) -> int:
+    if not offers:
+        return 0
+    mailer.settle()
     marked = outbox.mark_sent_many(conn, [o["id"] for o in offers], token)
     for offer in offers:
         if offer["id"] in marked:

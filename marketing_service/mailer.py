@@ -18,6 +18,9 @@ class Mailer(Protocol):
 
     def send(self, mail: Mail, offer_id: int) -> None: ...
 
+    def settle(self) -> None:
+        """Make every send so far durable; called before sends are marked `sent`."""
+
 
 class LogMailer:
     """Writes `offer-<id>.eml` atomically and durably; writing it again replaces it, so a retry never doubles it."""
@@ -44,12 +47,24 @@ class LogMailer:
             os.close(fd)
         os.replace(partial, target)
 
+    def settle(self) -> None:
+        """The renames reach the disk with the directory: without this, a power cut could lose a file whose
+        offer is already marked sent. Once per batch of marks (see delivery.py), not once per email."""
+        fd = os.open(self.mail_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 class SmtpMailer:
     idempotent = False  # a second send is a second email
 
     def __init__(self, host: str, port: int, timeout_s: float = 10.0):
         self.host, self.port, self.timeout_s = host, port, timeout_s
+
+    def settle(self) -> None:
+        """The server took each message before `send` returned."""
 
     def send(self, mail: Mail, offer_id: int) -> None:
         options = () if (mail.sender + mail.recipient).isascii() else ("SMTPUTF8",)

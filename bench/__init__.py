@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m bench` (or `make bench`); see bench/README.md."""
+"""Benchmarks: `python -m bench` (or `make bench`); the README's Benchmarks section says what each measures."""
 from __future__ import annotations
 
 import logging

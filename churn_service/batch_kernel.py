@@ -26,6 +26,9 @@ from feature_contract import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUM
 NUMBERS: dict[str, tuple[float, float, bool]] = {**NUMERIC, **{field: (0, 1, True) for field in BINARY}}
 NUMBER_TYPES = {True: {int}, False: {int, float}}  # bool is not int here: type(True) is bool
 ID_TYPES = {str, type(None)}
+# Where each field sits in a parsed batch: its column of `codes` (categories) or of `numbers`.
+CODE_COLUMNS = {field: j for j, field in enumerate(CATEGORICAL)}
+NUMBER_COLUMNS = {field: j for j, field in enumerate(NUMBERS)}
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,11 @@ class BatchKernel:
         self.number_values = itemgetter(*NUMBERS)
         self.limits = tuple(NUMBERS.values())
         self.width = len(FEATURES)
-        column_of = {field: j for j, field in enumerate(CATEGORICAL)}
         # A category the model never saw weighs 0, as DictVectorizer drops it; fields it never saw are not added.
         self.categorical_weights = tuple(
-            (column_of[field], np.array([weights.get(value, 0.0) for value in CATEGORICAL[field]]))
+            (CODE_COLUMNS[field], np.array([weights.get(value, 0.0) for value in CATEGORICAL[field]]))
             for field, weights in scorer.categorical_items)
-        self.number_weights = tuple((list(NUMBERS).index(field), weight) for field, weight in scorer.numeric_items)
+        self.number_weights = tuple((NUMBER_COLUMNS[field], weight) for field, weight in scorer.numeric_items)
 
     def parse(self, customers: Sequence[Any]) -> ParsedBatch | None:
         """The batch as columns, or None as soon as one record is not in canonical form."""

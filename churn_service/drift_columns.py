@@ -9,12 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from churn_service.batch_kernel import NUMBERS, ParsedBatch
+from churn_service.batch_kernel import CODE_COLUMNS, NUMBER_COLUMNS, NUMBERS, ParsedBatch
 from churn_service.drift import DriftBins, FeatureBins
 from feature_contract import CATEGORICAL
-
-CODE_COLUMNS = {field: j for j, field in enumerate(CATEGORICAL)}
-NUMBER_COLUMNS = {field: j for j, field in enumerate(NUMBERS)}
 
 
 @dataclass(frozen=True)

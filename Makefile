@@ -3,7 +3,8 @@ PIPENV := PIPENV_VENV_IN_PROJECT=1 python3 -m pipenv
 
 .PHONY: test install train serve-churn serve-marketing lint bench compose-plugin
 
-test: install  ## install everything the tests need, then run them all
+test: install  ## install everything the tests need, lint and type-check, then run them all
+	$(MAKE) --no-print-directory lint
 	$(PIPENV) run pytest
 
 install:
@@ -18,8 +19,9 @@ serve-churn:
 serve-marketing:
 	$(PIPENV) run gunicorn -c marketing_service/gunicorn.conf.py 'marketing_service:create_app()'
 
-lint:
+lint:  ## ruff, and mypy with the strictness pyproject.toml states
 	$(PIPENV) run ruff check .
+	$(PIPENV) run mypy
 
 bench:  ## measure scoring and serving; writes bench/results/latest.{json,md}
 	$(PIPENV) run python -m bench

@@ -15,7 +15,7 @@ def bin_index(edges: Sequence[float], value: float) -> int:
     return bisect_left(edges, value)
 
 
-def decile_bins(values: Sequence[float]) -> dict[str, list[float]]:
+def decile_bins(values: Sequence[float] | np.ndarray) -> dict[str, list[float]]:
     """The training deciles of `values` as edges, and the share of `values` in each bin they make."""
     data = np.asarray(values, dtype=float)
     edges = [round(float(e), 6) for e in np.quantile(data, DECILES)]

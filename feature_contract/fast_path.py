@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from feature_contract.fields import CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUMERIC
+from feature_contract.customer_id import is_customer_id
+from feature_contract.fields import CATEGORICAL, FEATURES, NUMERIC
 from feature_contract.parsing import parse_record_in_full
 
 # Canonical spellings map to themselves, so a well-formed request needs one dict lookup per category.
@@ -46,7 +47,7 @@ def parse_canonical(raw: dict[str, Any]) -> dict[str, Any] | None:
         return None
     customer_id = raw.get("customerid")
     if customer_id is not None:
-        if type(customer_id) is not str or not 1 <= len(customer_id) <= CUSTOMER_ID_MAX:
+        if type(customer_id) is not str or not is_customer_id(customer_id):
             return None
         record["customerid"] = customer_id
     return record

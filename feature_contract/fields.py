@@ -36,8 +36,6 @@ NUMERIC: dict[str, tuple[float, float, bool]] = {
     "totalcharges": (0, 10_000_000, False),
 }
 FEATURES: tuple[str, ...] = (*CATEGORICAL, *BINARY, *NUMERIC)
-CUSTOMER_ID_MAX = 64
-_BINARY_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
 
 
 def schema() -> dict[str, dict[str, Any]]:

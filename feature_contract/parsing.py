@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feature_contract.fields import CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUMERIC
+from feature_contract.customer_id import CUSTOMER_ID_MAX, is_customer_id
+from feature_contract.fields import CATEGORICAL, FEATURES, NUMERIC
 
 _BINARY_SPELLINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
 
@@ -106,7 +107,7 @@ def parse_record_in_full(raw: Any) -> dict[str, Any]:
             errors.append(FieldError(field, str(exc)))
     customer_id = by_key.get("customerid")
     if customer_id is not None:
-        if not isinstance(customer_id, str) or not 1 <= len(customer_id) <= CUSTOMER_ID_MAX:
+        if not is_customer_id(customer_id):
             errors.append(FieldError("customerid", f"must be a string of 1 to {CUSTOMER_ID_MAX} characters"))
         else:
             record["customerid"] = customer_id

@@ -31,11 +31,11 @@ def server_settings(port: int, threads: int) -> ServerSettings:
         sys.exit(f"refusing to start: {exc}")
 
 
-def make_metrics_dir(service: str) -> str:
+def make_metrics_dir(service: str, parent: str | None) -> str:
     """A fresh directory of our own for prometheus_client's multiprocess files, made before the library is
-    imported. It lives inside PROMETHEUS_MULTIPROC_DIR when that is set (a writable volume under a
-    read-only root), and only this directory is ever removed: nothing else there is touched."""
-    parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    imported. It lives inside `parent` (PROMETHEUS_MULTIPROC_DIR, from the server settings) when that is set
+    (a writable volume under a read-only root), and only this directory is ever removed: nothing else there
+    is touched. Setting the variable hands the directory to the workers' config and to prometheus_client."""
     if parent:
         os.makedirs(parent, exist_ok=True)
     path = tempfile.mkdtemp(prefix=f"{service}-metrics-", dir=parent)

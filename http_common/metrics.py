@@ -5,7 +5,6 @@ samples there; `/metrics` merges them, so any worker answers with the whole serv
 """
 from __future__ import annotations
 
-import os
 import time
 from functools import lru_cache
 from typing import Any
@@ -22,9 +21,10 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class ServiceMetrics:
     """Holds the registry metrics are created in and the one `/metrics` exposes."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
+        """`multiprocess_dir`: PROMETHEUS_MULTIPROC_DIR as the service's config read it (set under gunicorn)."""
         self.registry = CollectorRegistry()
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if multiprocess_dir:
             self.exposed = CollectorRegistry()
             MultiProcessCollector(self.exposed)
         else:

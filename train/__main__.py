@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
+
+from train.config import registry_default
 
 log = logging.getLogger("train")
 COMMANDS = ("promote", "rollback", "list")
 
 
 def _registry_option(parser: argparse.ArgumentParser, required: bool) -> None:
-    default = os.environ.get("MODEL_REGISTRY") or None
+    default = registry_default()
     parser.add_argument("--registry", type=Path, default=default, required=required and default is None,
                         help="model registry folder (default: $MODEL_REGISTRY)")
 

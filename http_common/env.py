@@ -1,0 +1,81 @@
+"""The one typed reader of environment variables, for each service's `config.py` (and gunicorn's settings).
+
+Every variable is read through it, so a blank value always means "the default", and a bad one always stops
+the service with one line naming the variable. Settings are read nowhere else (tests/unit/test_one_rule_one_place.py).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+class ConfigError(ValueError):
+    """A setting the service cannot run with; the message names the variable."""
+
+
+class Env:
+    """Typed reads of one environment (os.environ by default, or any mapping: the tests pass dicts)."""
+
+    def __init__(self, values: Mapping[str, str] | None = None):
+        self.values = os.environ if values is None else values
+
+    def raw(self, name: str) -> str:
+        """The value, stripped; "" when unset."""
+        return self.values.get(name, "").strip()
+
+    def as_given(self, name: str, default: str) -> str:
+        """The value exactly as set (not stripped: "" may mean "off"), `default` when unset."""
+        return self.values.get(name, default)
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def path(self, name: str, default: Path | None) -> Path | None:
+        raw = self.raw(name)
+        return Path(raw) if raw else default
+
+    def choice(self, name: str, default: str, allowed: Collection[str]) -> str:
+        value = self.raw(name).lower() or default
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int = 1) -> int:
+        value = self._converted(name, int, "a whole number")
+        if value is None:
+            return default
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, minimum: float, above: bool = False) -> float:
+        """A finite number, at least `minimum` (more than it, with `above`)."""
+        value = self._converted(name, float, "a number")
+        if value is None:
+            return default
+        if not (value > minimum if above else value >= minimum) or value == float("inf"):
+            raise ConfigError(f"{name} must be {'more than' if above else 'at least'} {minimum:g}, got {self.raw(name)}")
+        return value
+
+    def _converted(self, name: str, convert: Callable[[str], T], what: str) -> T | None:
+        """The value through `convert`, None when unset, ConfigError naming the variable when it fails."""
+        raw = self.raw(name)
+        if not raw:
+            return None
+        try:
+            return convert(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.raw(name).lower()
+        if not raw:
+            return default
+        if raw not in FLAGS:
+            raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+        return FLAGS[raw]

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from churn_service.artifact import load_artifact
-from churn_service.scoring import CompiledLogistic
+from churn_service.model.artifact import load_artifact
+from churn_service.model.scoring import CompiledLogistic
 from feature_contract import model_features, parse_record
 
 

@@ -2,7 +2,7 @@
 `/predict/batch`, on one machine (DESIGN §9).
 
 The table: the data set's rows repeated with fresh customerids (`C0000000`, ...), typed as a warehouse holds
-them, written once to a temp Parquet. Spark: `python -m churn_service.spark_score` on it, timed from the
+them, written once to a temp Parquet. Spark: `python -m churn_service.spark` on it, timed from the
 outside (JVM start included) and by the job's own summary line (after Spark is up). HTTP: the churn service
 under its shipped gunicorn config (2 workers) with a few client threads posting the same rows, 1000 per
 request, JSON encoded as they go. Both answers are checked to agree on how many customers churn.
@@ -52,7 +52,7 @@ def build_table(spark: Any, rows: int, path: Path) -> list[dict[str, Any]]:
 
 def run_spark_job(registry: Path, table: Path, out: Path) -> dict[str, Any]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "churn_service.spark_score", "--registry", str(registry),
+    done = subprocess.run([sys.executable, "-m", "churn_service.spark", "--registry", str(registry),
                            "--input", str(table), "--output", str(out)], cwd=REPO, capture_output=True, text=True)
     wall = time.monotonic() - started
     if done.returncode != 0:
@@ -145,7 +145,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated rounds; the best of each is kept (default 2)")
     args = parser.parse_args()
-    from churn_service.spark_score import start_spark  # pyspark only now, and under the job's settings
+    from churn_service.spark.job import start_spark  # pyspark only now, and under the job's settings
 
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
         work = Path(tmp)

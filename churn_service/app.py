@@ -8,15 +8,15 @@ from pathlib import Path
 from flask import Flask
 from prometheus_client import Counter, Histogram
 
-from churn_service.api import api
-from churn_service.compute_turns import ComputeTurns
 from churn_service.config import ChurnConfig
-from churn_service.drift_monitor import DriftCollector, DriftMonitor
-from churn_service.fast_route import FastPredict
-from churn_service.openapi import openapi_document
+from churn_service.drift.monitor import DriftCollector, DriftMonitor
 from churn_service.registry import ModelFollower, current_model_path
 from churn_service.serving import load_serving
 from churn_service.state import PROBABILITY_BUCKETS, ChurnState
+from churn_service.web.compute_turns import ComputeTurns
+from churn_service.web.fast_path import FastPredict
+from churn_service.web.openapi import openapi_document
+from churn_service.web.routes import api
 from http_common.errors import register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 
@@ -26,10 +26,10 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
     config = config or ChurnConfig.from_env()
     model_path = current_model_path(config.model_registry) if config.model_registry else config.model_path
     serving = load_serving(model_path)
-    metrics = ServiceMetrics()
+    metrics = ServiceMetrics(config.metrics_dir)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["churn"] = ChurnState(
         config=config,
         serving=serving,

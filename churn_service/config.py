@@ -1,48 +1,13 @@
 """Every environment variable the churn service reads, in one typed object (DESIGN §3)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from http_common.env import ConfigError, Env
 
-class ConfigError(ValueError):
-    """A setting has a value the service cannot run with; the message names the variable."""
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int, least: int = 1) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < least:
-        raise ConfigError(f"{name} must be at least {least}, got {value}")
-    return value
-
-
-def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{name} must be more than 0, got {raw}")
-    return value
-
-
-def _drift_dir(env: Mapping[str, str]) -> Path | None:
-    """Every worker of one gunicorn must share it: gunicorn's fresh metrics dir (set before workers fork) is."""
-    if explicit := env.get("DRIFT_DIR", "").strip():
-        return Path(explicit)
-    metrics = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    return Path(metrics) / "drift" if metrics else None
+__all__ = ["ChurnConfig", "ConfigError"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +20,7 @@ class ChurnConfig:
     drift_window: int = 5000  # 0 turns drift monitoring off
     drift_min_records: int = 500
     drift_dir: Path | None = None  # the workers' shared window; default: beside gunicorn's metrics, else a temp dir
+    metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR: set by gunicorn.conf.py for its workers
 
     @property
     def max_body_bytes(self) -> int:
@@ -62,14 +28,19 @@ class ChurnConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChurnConfig:
-        env = os.environ if env is None else env
+        read = Env(env)
+        metrics_dir = read.raw("PROMETHEUS_MULTIPROC_DIR") or None
+        # Every worker of one gunicorn must share the drift window: gunicorn's fresh metrics dir (made before
+        # the workers fork) is shared.
+        drift_default = Path(metrics_dir) / "drift" if metrics_dir else None
         return cls(
-            model_path=Path(env.get("MODEL_PATH", "").strip() or cls.model_path),
-            model_registry=Path(registry) if (registry := env.get("MODEL_REGISTRY", "").strip()) else None,
-            model_poll_seconds=_positive_number(env, "MODEL_POLL_SECONDS", cls.model_poll_seconds),
-            max_batch=_positive_int(env, "MAX_BATCH", cls.max_batch),
-            max_body_mb=_positive_int(env, "MAX_BODY_MB", cls.max_body_mb),
-            drift_window=_positive_int(env, "DRIFT_WINDOW", cls.drift_window, least=0),
-            drift_min_records=_positive_int(env, "DRIFT_MIN_RECORDS", cls.drift_min_records),
-            drift_dir=_drift_dir(env),
+            model_path=read.path("MODEL_PATH", cls.model_path) or cls.model_path,
+            model_registry=read.path("MODEL_REGISTRY", None),
+            model_poll_seconds=read.number("MODEL_POLL_SECONDS", cls.model_poll_seconds, 0, above=True),
+            max_batch=read.integer("MAX_BATCH", cls.max_batch),
+            max_body_mb=read.integer("MAX_BODY_MB", cls.max_body_mb),
+            drift_window=read.integer("DRIFT_WINDOW", cls.drift_window, minimum=0),
+            drift_min_records=read.integer("DRIFT_MIN_RECORDS", cls.drift_min_records),
+            drift_dir=read.path("DRIFT_DIR", drift_default),
+            metrics_dir=metrics_dir,
         )

@@ -17,14 +17,14 @@ workers = settings.workers
 threads = settings.threads
 accesslog = settings.accesslog
 loglevel = settings.loglevel
-metrics_dir = make_metrics_dir("churn")
+metrics_dir = make_metrics_dir("churn", settings.metrics_parent)
 
 
 def on_starting(server):
     """Verify the artifact once in the master (CURRENT's, with a registry) so a bad model or setting stops
     the service with a one-line reason."""
-    from churn_service.artifact import ArtifactError
     from churn_service.config import ChurnConfig, ConfigError
+    from churn_service.model.artifact import ArtifactError
     from churn_service.registry import current_model_path
     from churn_service.serving import load_serving
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from churn_service.artifact import ArtifactError
+from churn_service.model.artifact import ArtifactError
 from churn_service.serving import Serving, load_serving
 
 log = logging.getLogger(__name__)

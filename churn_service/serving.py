@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from churn_service.artifact import ArtifactError, LoadedModel, load_artifact
-from churn_service.batch_kernel import BatchKernel, build_kernel
-from churn_service.drift import DriftBins, drift_bins
-from churn_service.drift_columns import DriftColumns, build_drift_columns
-from churn_service.explain import Explainer, build_explainer
-from churn_service.scoring import Scorer, build_scorer
+from churn_service.drift.bins import DriftBins, drift_bins
+from churn_service.drift.columns import DriftColumns, build_drift_columns
+from churn_service.model.artifact import ArtifactError, LoadedModel, load_artifact
+from churn_service.model.kernel import BatchKernel, build_kernel
+from churn_service.model.reasons import Explainer, build_explainer
+from churn_service.model.scoring import Scorer, build_scorer
 
 
 @dataclass(frozen=True)

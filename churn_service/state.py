@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Histogram
 
 from churn_service.config import ChurnConfig
-from churn_service.drift_monitor import DriftMonitor
+from churn_service.drift.monitor import DriftMonitor
 from churn_service.registry import ModelFollower
 from churn_service.serving import Serving
 from http_common.metrics import ServiceMetrics

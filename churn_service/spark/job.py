@@ -1,6 +1,6 @@
-"""`python -m churn_service.spark_score`: score a whole customer table with Apache Spark (DESIGN §9).
+"""`python -m churn_service.spark`: score a whole customer table with Apache Spark (DESIGN §9).
 
-    python -m churn_service.spark_score --registry DIR --input customers.csv|customers.parquet \\
+    python -m churn_service.spark --registry DIR --input customers.csv|customers.parquet \\
         --output OUT [--format parquet|csv] [--rejects REJ] [--overwrite] [--master local[*]] [--conf K=V ...]
 
 The model is the registry's CURRENT one (or `--model PATH`), loaded and verified on the driver by the
@@ -25,10 +25,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from churn_service.artifact import ArtifactError
+from churn_service.model.artifact import ArtifactError
 from churn_service.registry import current_model_path
 from churn_service.serving import load_serving
-from churn_service.spark_rows import CORRUPT_COLUMN, REJECTED, SCORED, BroadcastModel, score_partition
+from churn_service.spark.rows import CORRUPT_COLUMN, REJECTED, SCORED, BroadcastModel, score_partition
 
 log = logging.getLogger("spark_score")
 
@@ -38,7 +38,7 @@ class JobError(Exception):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m churn_service.spark_score", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m churn_service.spark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--registry", type=Path, help="model registry folder: its CURRENT version scores")

@@ -61,11 +61,15 @@ def drift_schema() -> dict[str, Any]:
     statuses = ["ok", "warn", "alert"]
     value = {"type": "object", "required": ["psi", "status"],
              "properties": {"psi": {"type": "number", "minimum": 0}, "status": {"type": "string", "enum": statuses}}}
-    return {"type": "object", "required": ["model_version", "window", "since", "status", "features", "prediction"],
+    return {"type": "object",
+            "required": ["model_version", "window", "since", "thresholds", "status", "features", "prediction"],
             "properties": {
                 "model_version": {"type": "string"},
                 "window": {"type": "integer", "minimum": 0},
                 "since": {"type": "string", "nullable": True, "description": "when the oldest record in the window was scored"},
+                "thresholds": {"type": "object", "required": ["warn", "alert"],
+                               "description": "the PSI from which a value is warn, and alert",
+                               "properties": {"warn": {"type": "number"}, "alert": {"type": "number"}}},
                 "status": {"type": "string", "enum": [*statuses, "insufficient_data"]},
                 "features": {"type": "object", "additionalProperties": value},
                 "prediction": {**value, "nullable": True},

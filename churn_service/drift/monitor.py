@@ -6,15 +6,26 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 
-from churn_service.drift_window import RingWriter, drop_version, read_window
-from churn_service.serving import Serving
+from churn_service.drift.bins import DriftBins
+from churn_service.drift.thresholds import THRESHOLDS
+from churn_service.drift.window import RingWriter, drop_version, read_window
 
 log = logging.getLogger(__name__)
+
+
+class Measured(Protocol):
+    """What the monitor needs of the model that scored (churn's `Serving`): its version and its bins."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def drift(self) -> DriftBins | None: ...
 
 
 class DriftMonitor:
@@ -27,7 +38,7 @@ class DriftMonitor:
         self._slot_lock = threading.Lock()
         self._next_slot = 0
 
-    def _follow(self, serving: Serving) -> None:
+    def _follow(self, serving: Measured) -> None:
         """First record of a new model in this worker: the window restarts (rare, so a lock is fine)."""
         with self._lock:
             if self._version == serving.version:
@@ -43,7 +54,7 @@ class DriftMonitor:
                             serving.version)
             self._version = serving.version
 
-    def _ring_for(self, serving: Serving) -> RingWriter | None:
+    def _ring_for(self, serving: Measured) -> RingWriter | None:
         """This worker's ring for the model that scored, or None when its drift is not measured."""
         if not self.window:
             return None
@@ -57,26 +68,27 @@ class DriftMonitor:
             first, self._next_slot = self._next_slot, self._next_slot + count
         return first
 
-    def observe(self, serving: Serving, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> None:
+    def observe(self, serving: Measured, records: Sequence[dict[str, Any]], probabilities: Sequence[float]) -> None:
         ring = self._ring_for(serving)
-        if ring is None:
+        if ring is None or serving.drift is None:
             return
         if len(records) == 1:
             ring.add(self._slots(1), serving.drift.row(records[0], probabilities[0]))
         else:
             ring.add_many(self._slots(len(records)), serving.drift.rows(records, probabilities))
 
-    def observe_rows(self, serving: Serving, rows: Callable[[], np.ndarray]) -> None:
+    def observe_rows(self, serving: Measured, rows: Callable[[], np.ndarray]) -> None:
         """A batch whose bins someone else computes (the kernel's columns), only when they are wanted."""
         ring = self._ring_for(serving)
         if ring is not None:
             bins = rows()
             ring.add_many(self._slots(len(bins)), bins)
 
-    def report(self, serving: Serving) -> dict[str, Any]:
+    def report(self, serving: Measured) -> dict[str, Any]:
         """The `/drift` body of DESIGN §7 for the model `serving` holds."""
         bins = serving.drift
-        body: dict[str, Any] = {"model_version": serving.version, "window": 0, "since": None}
+        body: dict[str, Any] = {"model_version": serving.version, "window": 0, "since": None,
+                                "thresholds": THRESHOLDS}
         if bins is None or not self.window:
             return {**body, "status": "insufficient_data", "features": {}, "prediction": None}
         rows, since = read_window(self.folder, serving.version, bins.width, self.window)
@@ -90,8 +102,8 @@ class DriftCollector:
     """`churn_feature_psi{feature}` and `churn_prediction_psi`, computed from the shared window at scrape time
     (so every worker exposes the whole service's values, with no per-worker gauge files to merge)."""
 
-    def __init__(self, monitor: DriftMonitor, serving: Any):
-        self.monitor, self.serving = monitor, serving  # serving: a callable returning the current Serving
+    def __init__(self, monitor: DriftMonitor, serving: Callable[[], Measured]):
+        self.monitor, self.serving = monitor, serving  # the model serving now
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """Names only, so registering the collector computes nothing."""

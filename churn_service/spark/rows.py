@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from churn_service.scoring import Scorer
-from feature_contract import InvalidRecord, parse_record
+from churn_service.model.scoring import Scorer
+from feature_contract import InvalidRecord, churns, parse_record
 
 SCORED, REJECTED = "scored", "rejected"
 CORRUPT_COLUMN = "_corrupt_record"  # Spark fills it (CSV, PERMISSIVE mode) for a line with the wrong field count
@@ -57,7 +57,7 @@ def _parse(raw: dict[str, Any]) -> dict[str, Any] | str:
 def _scored(model: BroadcastModel, records: list[dict[str, Any]]) -> Iterator[Outcome]:
     threshold = model.threshold
     for record, probability in zip(records, model.scorer.score_many(records), strict=True):
-        yield (SCORED, record["customerid"], probability, probability >= threshold, None, None)
+        yield (SCORED, record["customerid"], probability, churns(probability, threshold), None, None)
 
 
 def score_lines(lines: Iterable[str], model: BroadcastModel, from_csv: bool) -> Iterator[Outcome]:

@@ -15,24 +15,20 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from churn_service.drift.thresholds import status_of, worst
 from feature_contract.bins import bin_index
 
 SHARE_FLOOR = 1e-4
-WARN, ALERT = 0.1, 0.2
-SEVERITY = {"ok": 0, "warn": 1, "alert": 2}
 
 
-def psi(actual_counts: Sequence[float], expected_shares: Sequence[float]) -> float:
+def psi(actual_counts: Sequence[float] | npt.NDArray[np.integer], expected_shares: Sequence[float]) -> float:
     """Σ (a − e) · ln(a / e) over bins, both shares floored at 1e-4 so an empty bin stays finite."""
     counts = np.asarray(actual_counts, dtype=float)
     actual = np.maximum(counts / max(counts.sum(), 1.0), SHARE_FLOOR)
     expected = np.maximum(np.asarray(expected_shares, dtype=float), SHARE_FLOOR)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
-
-
-def status_of(value: float) -> str:
-    return "ok" if value < WARN else "warn" if value < ALERT else "alert"
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class FeatureBins:
             return self.categories.get(value, self.unseen)
         return bin_index(self.edges, float(value))
 
-    def column(self, values: Sequence[Any]) -> np.ndarray:
+    def column(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         """`index` of many values at once (a batch): one vectorised search, or one C-level map of lookups."""
         if self.categories is not None:
             return np.fromiter(map(self.categories.get, values, repeat(self.unseen, len(values))), dtype=np.uint8,
@@ -80,14 +76,14 @@ class DriftBins:
         if len(rows) < min_records:
             return {"status": "insufficient_data", "features": {}, "prediction": None}
         columns = [*self.features, self.prediction]
-        values = {}
+        values: dict[str, dict[str, Any]] = {}
         for position, bins in enumerate(columns):
             counts = np.bincount(rows[:, position], minlength=len(bins.expected))[: len(bins.expected)]
             value = psi(counts, bins.expected)
             values[bins.name] = {"psi": value, "status": status_of(value)}
         prediction = values.pop(self.prediction.name)
-        worst = max((v["status"] for v in [*values.values(), prediction]), key=SEVERITY.__getitem__)
-        return {"status": worst, "features": values, "prediction": prediction}
+        status = worst([v["status"] for v in [*values.values(), prediction]])
+        return {"status": status, "features": values, "prediction": prediction}
 
 
 def _numeric(name: str, stats: dict[str, Any]) -> FeatureBins:

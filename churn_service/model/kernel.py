@@ -6,7 +6,7 @@ its code (its position among the contract's spellings) in one C-level pass over 
 unknown spelling fails as it is met; the numbers are checked per column (their types as a set, their ranges
 with numpy). The weights are then gathered by code and added column by column in the model's own order, so
 every probability is the same float `CompiledLogistic.score_many` gives (IEEE addition is the same in numpy).
-The codes and numbers also feed drift (`drift_columns`). A batch with anything unusual (another spelling, a
+The codes and numbers also feed drift (`drift/columns.py`). A batch with anything unusual (another spelling, a
 string for a number, a missing or extra key) returns None and takes the full path, which writes the errors.
 """
 from __future__ import annotations
@@ -19,13 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from churn_service.scoring import CompiledLogistic
-from feature_contract import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, FEATURES, NUMERIC
+from churn_service.model.scoring import CompiledLogistic
+from feature_contract import BINARY, CATEGORICAL, FEATURES, NUMERIC, all_customer_ids
 
 # Every number the contract accepts, with (minimum, maximum, integer only); the binary field takes 0 and 1.
 NUMBERS: dict[str, tuple[float, float, bool]] = {**NUMERIC, **{field: (0, 1, True) for field in BINARY}}
-NUMBER_TYPES = {True: {int}, False: {int, float}}  # bool is not int here: type(True) is bool
-ID_TYPES = {str, type(None)}
+NUMBER_TYPES: dict[bool, set[type]] = {True: {int}, False: {int, float}}  # bool is not int here: type(True) is bool
 # Where each field sits in a parsed batch: its column of `codes` (categories) or of `numbers`.
 CODE_COLUMNS = {field: j for j, field in enumerate(CATEGORICAL)}
 NUMBER_COLUMNS = {field: j for j, field in enumerate(NUMBERS)}
@@ -66,7 +65,8 @@ class BatchKernel:
         try:
             # A missing key raises KeyError, an unhashable value TypeError, and an unknown spelling looks up
             # None, which bytes() refuses with TypeError.
-            codes = bytes(map(dict.get, cycle(self.codes), chain.from_iterable(map(self.categorical_values, customers))))
+            values = chain.from_iterable(map(self.categorical_values, customers))
+            codes = bytes(map(dict.get, cycle(self.codes), values))  # type: ignore[arg-type]  # None -> TypeError
             flat = list(chain.from_iterable(map(self.number_values, customers)))
         except (KeyError, TypeError):
             return None
@@ -82,7 +82,7 @@ class BatchKernel:
             if not np.all((numbers[:, j] >= low) & (numbers[:, j] <= high)):  # NaN fails too
                 return None
         ids = list(map(dict.get, customers, repeat("customerid")))
-        if not _ids_valid(ids):
+        if not all_customer_ids(ids):
             return None
         return ParsedBatch(np.frombuffer(codes, dtype=np.uint8).reshape(n, len(self.codes)), numbers, ids)
 
@@ -94,14 +94,6 @@ class BatchKernel:
         for column, weight in self.number_weights:
             z += weight * batch.numbers[:, column]
         return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
-
-
-def _ids_valid(ids: list[Any]) -> bool:
-    kinds = set(map(type, ids))
-    if not kinds <= ID_TYPES:
-        return False
-    given = ids if kinds == {str} else [i for i in ids if i is not None]
-    return not given or (min(map(len, given)) >= 1 and max(map(len, given)) <= CUSTOMER_ID_MAX)
 
 
 def build_kernel(scorer: Any) -> BatchKernel | None:

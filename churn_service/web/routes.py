@@ -6,12 +6,11 @@ from typing import Any
 import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
-from churn_service.decisions import decision as one_decision
-from churn_service.decisions import decision_list
-from churn_service.observe import record_predictions
 from churn_service.serving import Serving
 from churn_service.state import ChurnState
-from feature_contract import InvalidRecord, parse_record
+from churn_service.web.answer import answer_columns, answer_records
+from churn_service.web.fast_path import NOT_CANONICAL
+from feature_contract import InvalidRecord, parse_record, parse_record_in_full
 from http_common.errors import ApiError, json_response, read_json
 
 api = Blueprint("churn", __name__)
@@ -29,34 +28,19 @@ def _explain_requested() -> bool:
     return raw in ("true", "1")
 
 
-def _decisions(state: ChurnState, serving: Serving, records: list[dict[str, Any]],
-               probabilities: list[float]) -> list[dict[str, Any]]:
-    """One decision per record, in order, echoing customerid (and its reasons when asked); metrics and the drift
-    window updated once for the lot."""
-    decisions, threshold = [], serving.threshold
-    explainer = serving.explainer if _explain_requested() else None
-    for record, probability in zip(records, probabilities, strict=True):
-        decision = one_decision(record.get("customerid"), probability, probability >= threshold)
-        if explainer is not None:
-            decision["reasons"] = explainer.reasons(record)
-        decisions.append(decision)
-    record_predictions(state, probabilities, sum(d["churn"] for d in decisions))
-    state.drift.observe(serving, records, probabilities)
-    return decisions
-
-
 @api.post("/predict")
 def predict():
     state = _state()
-    try:
-        record = parse_record(read_json(request))
+    body = read_json(request)
+    try:  # a record the fast path found not canonical goes straight to the full parser
+        record = parse_record_in_full(body) if request.environ.get(NOT_CANONICAL) else parse_record(body)
     except InvalidRecord as exc:
         raise ApiError(422, "invalid_record", "the customer record is invalid",
                        [e.as_dict() for e in exc.errors]) from None
     serving = state.serving  # once: the model that scores is the model reported
-    [decision] = _decisions(state, serving, [record], [serving.scorer.score_one(record)])
-    decision["model_version"] = serving.version
-    return json_response(decision)
+    [answer] = answer_records(state, serving, [record], _explain_requested())
+    answer["model_version"] = serving.version
+    return json_response(answer)
 
 
 def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
@@ -67,7 +51,8 @@ def _batch_records(body: Any, max_batch: int) -> list[dict[str, Any]]:
                        [{"field": "customers", "message": "must be a non-empty array of customer objects"}])
     if len(customers) > max_batch:
         raise ApiError(413, "batch_too_large", f"at most {max_batch} customers per batch, got {len(customers)}")
-    records, details = [], []
+    records: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = []
     for index, raw in enumerate(customers):
         try:
             records.append(parse_record(raw))
@@ -88,30 +73,20 @@ def predict_batch():
     predictions = _canonical_batch(state, serving, body)
     if predictions is None:
         records = _batch_records(body, state.config.max_batch)
-        predictions = _decisions(state, serving, records, serving.scorer.score_many(records))
+        predictions = answer_records(state, serving, records, _explain_requested())
     return json_response({"predictions": predictions, "model_version": serving.version})
 
 
 def _canonical_batch(state: ChurnState, serving: Serving, body: Any) -> list[dict[str, Any]] | None:
-    """The decisions for a batch of canonical records through the model's column kernel (see batch_kernel),
-    or None when the batch needs the full path: its errors, its reasons (`?explain=true`) or its size limit."""
+    """The answers for a batch of canonical records through the model's column kernel (model/kernel.py), or
+    None when the batch needs the full path: its errors, its reasons (`?explain=true`) or its size limit."""
     customers = body.get("customers") if type(body) is dict else None
     kernel = serving.kernel
     if (kernel is None or type(customers) is not list or not 0 < len(customers) <= state.config.max_batch
             or request.args):
         return None
     batch = kernel.parse(customers)
-    if batch is None:
-        return None
-    scored = kernel.score(batch)
-    churned = scored >= serving.threshold
-    probabilities = scored.tolist()
-    record_predictions(state, probabilities, int(churned.sum()))
-    if serving.drift_columns is not None:
-        state.drift.observe_rows(serving, lambda: serving.drift_columns.rows(batch, scored))
-    else:
-        state.drift.observe(serving, customers, probabilities)
-    return decision_list(batch.ids, probabilities, churned.tolist())
+    return None if batch is None else answer_columns(state, serving, batch, customers)
 
 
 @api.get("/healthz")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from churn_service.batch_kernel import CODE_COLUMNS, NUMBER_COLUMNS, NUMBERS, ParsedBatch
-from churn_service.drift import DriftBins, FeatureBins
+from churn_service.drift.bins import DriftBins, FeatureBins
+from churn_service.model.kernel import CODE_COLUMNS, NUMBER_COLUMNS, NUMBERS, ParsedBatch
 from feature_contract import CATEGORICAL
 
 
@@ -23,7 +23,7 @@ class ColumnBins:
     bins: FeatureBins
 
     def column(self, batch: ParsedBatch) -> np.ndarray:
-        if self.codes_column is not None:
+        if self.codes_column is not None and self.table is not None:
             return self.table[batch.codes[:, self.codes_column]]
         values = batch.numbers[:, self.number_column]
         if self.table is not None:  # a binary field binned as categories: its values are 0 and 1
@@ -61,5 +61,6 @@ def build_drift_columns(drift: DriftBins | None) -> DriftColumns | None:
     """None when there is no drift to measure or a feature the kernel does not hold as a column."""
     if drift is None:
         return None
-    plan = tuple(_plan(bins) for bins in drift.features)
-    return None if any(p is None for p in plan) else DriftColumns(drift, plan)
+    plan = [_plan(bins) for bins in drift.features]
+    usable = tuple(p for p in plan if p is not None)
+    return DriftColumns(drift, usable) if len(usable) == len(plan) else None

@@ -1,11 +1,11 @@
 """POST /predict for the ordinary request in plain WSGI: Flask's request machinery cost more than the scoring.
 
 Only the common case is answered here: a JSON body of declared length within the limit, no query string or
-just `explain=true` (what marketing sends), and a record the canonical parser accepts. Anything else (a bad
-body, another query, a model without an explainer, a chunked upload, every
-other route) goes to the Flask app with the body handed back untouched, so every other answer, and every
-error, still comes from one place. The answer is the one the Flask route would give, counted in the same
-metrics and drift window.
+just `explain=true` (what marketing sends), and a record the canonical parser accepts. The answer comes from
+the same score → decide → answer step as the Flask route's (answer.py). Anything else (a bad body, another
+query, a chunked upload, every other route) goes to the Flask app, with the body handed back untouched and
+what was learnt of it kept in the environ: the parsed JSON (or why it is not JSON), and that it is not in
+canonical form, so the Flask route neither parses it again nor tries the canonical parser twice.
 """
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from typing import Any
 
 import orjson
 
-from churn_service.decisions import decision
-from churn_service.observe import record_predictions
 from churn_service.state import ChurnState
+from churn_service.web.answer import answer_records
 from feature_contract import parse_canonical
-from http_common.errors import is_json_type
+from http_common.errors import PARSED_BODY, ApiError, is_json_type, parse_json
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 JSON_HEADER = ("Content-Type", "application/json")
 EXPLAIN = "explain=true"
+NOT_CANONICAL = "churn.not_canonical"  # environ key: the fast path found the record not in canonical form
 
 
 class FastPredict:
@@ -51,7 +51,7 @@ class FastPredict:
             return self.inner(environ, start_response)
         raw = environ["wsgi.input"].read(length)
         try:
-            payload = self._answer(raw, explain=bool(environ.get("QUERY_STRING")))
+            payload = self._answer(environ, raw, explain=bool(environ.get("QUERY_STRING")))
         except Exception:  # noqa: BLE001 - whatever it was, the Flask route answers it (and logs a failure)
             log.debug("fast path declined a request", exc_info=True)
             payload = None
@@ -63,22 +63,19 @@ class FastPredict:
         self.timed.observe(time.perf_counter() - started)
         return [payload]
 
-    def _answer(self, raw: bytes, explain: bool) -> bytes | None:
+    def _answer(self, environ: dict, raw: bytes, explain: bool) -> bytes | None:
         """The response body for a canonical record, or None to let the Flask route decide."""
-        body = orjson.loads(raw)
+        try:
+            body = parse_json(raw)
+        except ApiError as exc:
+            environ[PARSED_BODY] = exc
+            return None
+        environ[PARSED_BODY] = (body,)
         record = parse_canonical(body) if type(body) is dict else None
         if record is None:
+            environ[NOT_CANONICAL] = True
             return None
-        state = self.state
-        serving = state.serving  # once: the model that scores is the model reported
-        if explain and serving.explainer is None:
-            return None
-        probability = serving.scorer.score_one(record)
-        churn = probability >= serving.threshold
-        answer = decision(record.get("customerid"), probability, churn)
-        if explain:
-            answer["reasons"] = serving.explainer.reasons(record)
+        serving = self.state.serving  # once: the model that scores is the model reported
+        [answer] = answer_records(self.state, serving, [record], explain)
         answer["model_version"] = serving.version
-        record_predictions(state, (probability,), int(churn))
-        state.drift.observe(serving, (record,), (probability,))
         return orjson.dumps(answer)

@@ -1,0 +1,1 @@
+"""The HTTP face of churn: the Flask routes, the plain-WSGI fast path, the one score → decide → answer step, OpenAPI."""

@@ -8,24 +8,24 @@ failure of a pass (it logs it and tries again next tick); `/readyz` reports it i
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 
 from marketing_service.campaigns.processing import work_once
 from marketing_service.churn_client import ChurnClient
-from marketing_service.delivery import deliver_due
-from marketing_service.intake import rescore_pending
-from marketing_service.mailer import Mailer
-from marketing_service.offer_rules import OfferRules
-from marketing_service.suppression import Links
+from marketing_service.customers.intake import rescore_pending
+from marketing_service.mail.delivery import deliver_due
+from marketing_service.mail.links import Links
+from marketing_service.mail.mailers import Mailer
+from marketing_service.offers.rules import OfferRules
+from marketing_service.storage import Connection
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
 
 
 class BackgroundLoop:
-    def __init__(self, connect: Callable[[], sqlite3.Connection], client: ChurnClient, mailer: Mailer,
+    def __init__(self, connect: Callable[[], Connection], client: ChurnClient, mailer: Mailer,
                  rules: OfferRules, mail_from: str, interval: float, lease_s: float, links: Links):
         self.rules = rules
         self.connect, self.client, self.mailer, self.links = connect, client, mailer, links
@@ -69,7 +69,7 @@ class BackgroundLoop:
         finally:
             conn.close()
 
-    def run_once(self, conn: sqlite3.Connection) -> bool:
+    def run_once(self, conn: Connection) -> bool:
         """One pass; True when it did something, so more may be waiting (the loop then goes on at once)."""
         rescored = rescore_pending(conn, self.client, self.rules, RESCORE_BATCH, self.lease_s)
         delivered = deliver_due(conn, self.mailer, self.mail_from, self.lease_s, self.links)

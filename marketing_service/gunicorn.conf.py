@@ -14,7 +14,7 @@ workers = settings.workers
 threads = settings.threads  # requests wait on churn and SQLite, not CPU
 accesslog = settings.accesslog
 loglevel = settings.loglevel
-metrics_dir = make_metrics_dir("marketing")
+metrics_dir = make_metrics_dir("marketing", settings.metrics_parent)
 
 
 def on_starting(server):

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
+from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError, json_response, read_json
 from marketing_service.campaigns import exports, outcomes, store
@@ -69,7 +70,7 @@ def _campaign_or_404(campaign_id: int) -> dict[str, Any]:
 
 
 @campaigns_api.post("/api/campaigns")
-def create():
+def create() -> ResponseReturnValue:
     campaign_id = create_from_request()
     state().background.kick()
     response = json_response({"id": campaign_id, "status": "queued"}, 202)
@@ -78,12 +79,12 @@ def create():
 
 
 @campaigns_api.get("/api/campaigns")
-def listing():
+def listing() -> ResponseReturnValue:
     return json_response({"campaigns": store.recent(request_db())})
 
 
 @campaigns_api.get("/api/campaigns/<rowid:campaign_id>")
-def status(campaign_id: int):
+def status(campaign_id: int) -> ResponseReturnValue:
     return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id)})
 
 
@@ -103,12 +104,12 @@ def _stream_csv(campaign_id: int, filename: str, make: Any) -> Response:
 
 
 @campaigns_api.get("/api/campaigns/<rowid:campaign_id>/results.csv")
-def results(campaign_id: int):
+def results(campaign_id: int) -> ResponseReturnValue:
     return _stream_csv(campaign_id, "results.csv", exports.results_csv)
 
 
 @campaigns_api.get("/api/campaigns/<rowid:campaign_id>/rejects.csv")
-def rejects(campaign_id: int):
+def rejects(campaign_id: int) -> ResponseReturnValue:
     return _stream_csv(campaign_id, "rejects.csv", exports.rejects_csv)
 
 
@@ -122,7 +123,7 @@ def read_outcomes_text() -> str:
 
 
 @campaigns_api.post("/api/campaigns/<rowid:campaign_id>/outcomes")
-def record_outcomes(campaign_id: int):
+def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     found = _campaign_or_404(campaign_id)
     if found["status"] != "done":
         raise ApiError(409, "not_done", "outcomes can be recorded once the campaign is done")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from marketing_service.reason_words import reason_phrases
+from marketing_service.customers.reasons import reason_phrases
+from marketing_service.storage import Connection
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RESULT_COLUMNS = ("customerid", "churn_probability", "expected_value", "decision", "offer_id", "model_version", "reasons")
@@ -35,7 +35,7 @@ def _lines(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def results_csv(conn: sqlite3.Connection, campaign_id: int) -> Iterator[str]:
+def results_csv(conn: Connection, campaign_id: int) -> Iterator[str]:
     rows = conn.execute(
         """SELECT customerid, churn_probability, expected_value, decision, offer_id, model_version, reasons
            FROM campaign_rows WHERE campaign_id = ? ORDER BY line""", (campaign_id,))
@@ -43,7 +43,7 @@ def results_csv(conn: sqlite3.Connection, campaign_id: int) -> Iterator[str]:
                                     "; ".join(reason_phrases(json.loads(r[6] or "[]")))) for r in rows))
 
 
-def rejects_csv(conn: sqlite3.Connection, campaign_id: int) -> Iterator[str]:
+def rejects_csv(conn: Connection, campaign_id: int) -> Iterator[str]:
     rows = conn.execute("SELECT line, customerid, field, message FROM campaign_rejects WHERE campaign_id = ? ORDER BY line",
                         (campaign_id,))
     return _lines(REJECT_COLUMNS, (tuple(r) for r in rows))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from marketing_service.db import transaction
+from marketing_service.customers.records import customer_id
+from marketing_service.storage import Connection
 
 YES, NO = {"yes", "1", "true", "y"}, {"no", "0", "false", "n"}
 Z_95 = 1.959963984540054
@@ -38,8 +38,11 @@ def _read_outcomes(reader: Any) -> tuple[list[tuple[int, str]], list[dict[str, A
     for values in reader:
         if not any(v.strip() for v in values):
             continue
-        customerid = values[id_at].strip() if len(values) > id_at else ""
         churned = values[churned_at].strip().lower() if len(values) > churned_at else ""
+        try:
+            customerid = customer_id(values[id_at] if len(values) > id_at else "")
+        except ValueError:
+            customerid = ""
         if not customerid or churned not in YES | NO:
             bad.append({"line": reader.line_num, "message": "needs a customerid and churned as yes/no or 1/0"})
             continue
@@ -47,9 +50,9 @@ def _read_outcomes(reader: Any) -> tuple[list[tuple[int, str]], list[dict[str, A
     return pairs, bad
 
 
-def store_outcomes(conn: sqlite3.Connection, campaign_id: int, pairs: Iterable[tuple[int, str]]) -> int:
+def store_outcomes(conn: Connection, campaign_id: int, pairs: Iterable[tuple[int, str]]) -> int:
     """Record each customer's outcome; returns how many matched a customer of the campaign."""
-    with transaction(conn):
+    with conn.transaction():
         return sum(conn.execute("UPDATE campaign_rows SET churned = ? WHERE campaign_id = ? AND customerid = ?",
                                 (churned, campaign_id, customerid)).rowcount for churned, customerid in pairs)
 
@@ -69,7 +72,7 @@ def uplift(offered: tuple[int, int], holdout: tuple[int, int]) -> dict[str, Any]
             "customers_kept": difference * n_o}
 
 
-def report(conn: sqlite3.Connection, campaign_id: int) -> dict[str, Any] | None:
+def report(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
     groups = {d: (int(c or 0), int(n)) for d, c, n in conn.execute(
         """SELECT decision, SUM(churned), COUNT(*) FROM campaign_rows
            WHERE campaign_id = ? AND decision IN ('offer', 'holdout') AND churned IS NOT NULL GROUP BY decision""",

@@ -4,30 +4,31 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError
 from marketing_service.campaigns import outcomes, store
 from marketing_service.campaigns.api import create_from_request, read_outcomes_text
 from marketing_service.campaigns.settings import CampaignSettings
-from marketing_service.dialect import probability_bin
 from marketing_service.state import request_db, state
+from marketing_service.storage.dialect import probability_bin
 
 campaigns_web = Blueprint("campaigns_web", __name__)
 HISTOGRAM_BINS, CHART_W, CHART_H = 20, 600, 160
 
 
-def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200):
+def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     return render_template("campaigns.html", campaigns=store.recent(request_db()), values=values, errors=errors,
                            defaults=CampaignSettings(), max_upload_mb=state().config.max_upload_mb), status
 
 
 @campaigns_web.get("/campaigns")
-def campaigns():
+def campaigns() -> ResponseReturnValue:
     return render_list({}, {})
 
 
 @campaigns_web.post("/campaigns")
-def create():
+def create() -> ResponseReturnValue:
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         campaign_id = create_from_request()
@@ -55,12 +56,13 @@ def histogram(campaign_id: int, threshold: float | None) -> dict[str, Any]:
 def served_threshold() -> float | None:
     """The `threshold` in the manifest of the model churn serves (what its `churn` flag uses)."""
     value = (state().client.read("/model") or {}).get("threshold")
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
-    return float(value) if ok else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return None
 
 
 @campaigns_web.get("/campaigns/<rowid:campaign_id>")
-def campaign(campaign_id: int):
+def campaign(campaign_id: int) -> ResponseReturnValue:
     found = store.summary(request_db(), campaign_id)
     if found is None:
         abort(404, description=f"There is no campaign {campaign_id}.")
@@ -74,7 +76,7 @@ def campaign(campaign_id: int):
 
 
 @campaigns_web.post("/campaigns/<rowid:campaign_id>/outcomes")
-def record_outcomes(campaign_id: int):
+def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     found = store.summary(request_db(), campaign_id)
     if found is None:
         abort(404, description=f"There is no campaign {campaign_id}.")

@@ -7,25 +7,25 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.store import ACTIVE, ACTIVE_SQL
-from marketing_service.campaigns.targeting import ScoredRow, decide
+from marketing_service.campaigns.targeting import ScoredRow, decide, is_target
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
-from marketing_service.db import now_iso, transaction
-from marketing_service.decisions import Decision, record
-from marketing_service.dialect import for_update, in_lock_order, skip_locked
-from marketing_service.offer_rules import OfferRules
-from marketing_service.offers import compose_offer
+from marketing_service.customers.decisions import Decision, record
+from marketing_service.offers.rules import OfferRules, blocked
+from marketing_service.offers.wording import compose_offer
+from marketing_service.storage import Connection, now_iso
+from marketing_service.storage.dialect import for_update, in_lock_order, skip_locked
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
 
 
-def work_once(conn: sqlite3.Connection, client: ChurnClient, lease_s: float, cooldown_days: float) -> bool:
+def work_once(conn: Connection, client: ChurnClient, lease_s: float, cooldown_days: float) -> bool:
     """One step of the oldest unfinished campaign; True if it did something (the loop then goes on at once)."""
     row = conn.execute(f"SELECT id, settings FROM campaigns WHERE status IN {ACTIVE_SQL} ORDER BY id LIMIT 1").fetchone()
     if row is None:
@@ -37,9 +37,9 @@ def work_once(conn: sqlite3.Connection, client: ChurnClient, lease_s: float, coo
     return finish(conn, campaign_id, settings, cooldown_days)
 
 
-def _claim(conn: sqlite3.Connection, campaign_id: int, lease_s: float) -> tuple[str, list[sqlite3.Row]]:
+def _claim(conn: Connection, campaign_id: int, lease_s: float) -> tuple[str, list[Any]]:
     now, token = time.time(), secrets.token_hex(8)
-    with transaction(conn):
+    with conn.transaction():
         rows = conn.execute(
             f"""UPDATE campaign_rows SET claimed_until = ?, lease_token = ? WHERE campaign_id = ? AND customerid IN (
                  SELECT customerid FROM campaign_rows WHERE campaign_id = ? AND scored = 0 AND claimed_until <= ?
@@ -48,8 +48,8 @@ def _claim(conn: sqlite3.Connection, campaign_id: int, lease_s: float) -> tuple[
     return token, rows
 
 
-def _release(conn: sqlite3.Connection, campaign_id: int, token: str, status: str | None, error: str | None) -> None:
-    with transaction(conn):
+def _release(conn: Connection, campaign_id: int, token: str, status: str | None, error: str | None) -> None:
+    with conn.transaction():
         conn.execute("UPDATE campaign_rows SET claimed_until = 0, lease_token = NULL WHERE campaign_id = ? AND lease_token = ?",
                      (campaign_id, token))
         if status:
@@ -57,8 +57,8 @@ def _release(conn: sqlite3.Connection, campaign_id: int, token: str, status: str
                          f" WHERE id = ? AND status IN {ACTIVE_SQL}", (status, error, now_iso(), campaign_id))
 
 
-def _score(conn: sqlite3.Connection, client: ChurnClient, campaign_id: int, settings: CampaignSettings, token: str,
-           rows: Sequence[sqlite3.Row]) -> bool:
+def _score(conn: Connection, client: ChurnClient, campaign_id: int, settings: CampaignSettings, token: str,
+           rows: Sequence[Any]) -> bool:
     features = [json.loads(r["features"]) for r in rows]
     try:
         scores = client.score(features)
@@ -69,7 +69,7 @@ def _score(conn: sqlite3.Connection, client: ChurnClient, campaign_id: int, sett
     except ChurnRejected as exc:
         _refuse(conn, campaign_id, token, rows, exc)
         return True
-    with transaction(conn):
+    with conn.transaction():
         conn.executemany(
             """UPDATE campaign_rows SET scored = 1, churn_probability = ?, churn = ?, expected_value = ?, model_version = ?,
                  reasons = ?, claimed_until = 0, lease_token = NULL
@@ -82,10 +82,10 @@ def _score(conn: sqlite3.Connection, client: ChurnClient, campaign_id: int, sett
     return True
 
 
-def _refuse(conn: sqlite3.Connection, campaign_id: int, token: str, rows: Sequence[sqlite3.Row], exc: ChurnRejected) -> None:
+def _refuse(conn: Connection, campaign_id: int, token: str, rows: Sequence[Any], exc: ChurnRejected) -> None:
     """Rows churn refused become rejects with its reason; the others of the chunk are scored next pass."""
     refused = [(i, r) for i, r in enumerate(rows) if exc.reason_for(i)]
-    with transaction(conn):
+    with conn.transaction():
         conn.executemany("INSERT INTO campaign_rejects (campaign_id, line, customerid, field, message)"
                          " VALUES (?, ?, ?, 'churn', ?)",
                          [(campaign_id, r["line"], r["customerid"], f"refused by churn: {exc.reason_for(i)}")
@@ -98,9 +98,9 @@ def _refuse(conn: sqlite3.Connection, campaign_id: int, token: str, rows: Sequen
                      (campaign_id, token))
 
 
-def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSettings, cooldown_days: float) -> bool:
+def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, cooldown_days: float) -> bool:
     """Decide every row and create the offers, in one transaction, once nothing is left to score."""
-    with transaction(conn):
+    with conn.transaction():
         # Locked on PostgreSQL: two workers finishing at once would both decide (SQLite serialises them).
         status = conn.execute(f"SELECT status FROM campaigns WHERE id = ?{for_update(conn)}", (campaign_id,)).fetchone()[0]
         left = conn.execute("SELECT 1 FROM campaign_rows WHERE campaign_id = ? AND scored = 0 LIMIT 1", (campaign_id,))
@@ -109,16 +109,11 @@ def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSetting
         scored = conn.execute("""SELECT customerid, name, email, features, churn_probability, churn, expected_value,
                                         model_version, reasons FROM campaign_rows WHERE campaign_id = ?""",
                               (campaign_id,)).fetchall()
-        suppressed = [r[0] for r in conn.execute(
-            "SELECT s.email FROM suppressions s JOIN campaign_rows r ON s.email = lower(r.email) WHERE r.campaign_id = ?",
-            (campaign_id,))]
+        rows = [ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
+                for r in scored]
         rules = OfferRules(f"campaign-{campaign_id}", cooldown_days)
-        cooling = [r[0] for r in conn.execute(
-            """SELECT DISTINCT o.customerid FROM offers o JOIN campaign_rows r ON r.customerid = o.customerid
-               WHERE r.campaign_id = ? AND o.created_at > ?""", (campaign_id, rules.cutoff()))]
-        decisions = decide(campaign_id, settings, [
-            ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
-            for r in scored], suppressed, cooling)
+        targets = [(row.customerid, row.email) for row in rows if is_target(settings, row)]
+        decisions = decide(campaign_id, settings, rows, blocked(conn, targets, cooldown_days))
         offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"])
         conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ? WHERE campaign_id = ? AND customerid = ?",
                          [(d, offers.get(c), campaign_id, c) for c, d in decisions.items()])
@@ -128,7 +123,7 @@ def finish(conn: sqlite3.Connection, campaign_id: int, settings: CampaignSetting
     return True
 
 
-def _create_offers(conn: sqlite3.Connection, rules: OfferRules, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
+def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any]) -> dict[str, int]:
     """The offered customers join the customer list with their decision, and their offers join the outbox."""
     stamp = now_iso()
     conn.executemany(
@@ -140,6 +135,6 @@ def _create_offers(conn: sqlite3.Connection, rules: OfferRules, rows: Sequence[s
     decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
                           compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]")
                  for r in rows]
-    # The campaign left out everyone in their cooldown already; the same rule guards the insert itself.
+    # The campaign left out everyone the offer rules block; `record` asks them again as it writes.
     offers = record(conn, decisions, rules, stamp)
     return {customerid: row["id"] for customerid, row in offers.items() if row is not None}

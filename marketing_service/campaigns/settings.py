@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-MODES = ("threshold", "expected_value")
+from marketing_service.offers.targets import MODES, expected_value
+
 NAME_MAX = 100
 
 
@@ -30,7 +31,7 @@ class CampaignSettings:
         return asdict(self)
 
     def expected_value(self, probability: float, monthlycharges: float) -> float:
-        return probability * self.acceptance * monthlycharges * self.horizon_months - self.offer_cost
+        return expected_value(probability, monthlycharges, self.acceptance, self.horizon_months, self.offer_cost)
 
 
 def _number(raw: Any, low: float, high: float, integer: bool = False) -> float | int | None:

@@ -3,31 +3,32 @@ status, the report and the CSV downloads."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.upload import Refusal
-from marketing_service.db import now_iso, transaction
-from marketing_service.records import Customer
+from marketing_service.customers.records import Customer
+from marketing_service.storage import Connection, now_iso
 
 CHUNK = 1000
 ACTIVE = ("queued", "running", "waiting_for_churn")
 ACTIVE_SQL = "('queued', 'running', 'waiting_for_churn')"  # for `status IN ...`
 
 
-def create(conn: sqlite3.Connection, name: str, settings: CampaignSettings,
+def create(conn: Connection, name: str, settings: CampaignSettings,
            rows: Iterable[tuple[int, Customer | Refusal]]) -> int:
     """Store the campaign, its accepted rows and its rejects in ONE transaction: an upload that fails half
     way (a file that turns out not to be UTF-8) leaves nothing behind. Returns the campaign id."""
     stamp = now_iso()
-    with transaction(conn):
+    with conn.transaction():
         campaign_id = conn.execute(
             "INSERT INTO campaigns (name, status, settings, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)"
             " RETURNING id", (name, json.dumps(settings.as_dict()), stamp, stamp)).fetchone()[0]
         first_line: dict[str, int] = {}
-        accepted, rejects, total = [], [], 0
+        accepted: list[tuple[Any, ...]] = []
+        rejects: list[tuple[Any, ...]] = []
+        total = 0
         for line, row in rows:
             total += 1
             if isinstance(row, Refusal):
@@ -49,12 +50,12 @@ def create(conn: sqlite3.Connection, name: str, settings: CampaignSettings,
     return int(campaign_id)
 
 
-def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.executemany("INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features)"
                      " VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-def summary(conn: sqlite3.Connection, campaign_id: int) -> dict[str, Any] | None:
+def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
     """The status body of DESIGN §8."""
     row = conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
@@ -75,6 +76,6 @@ def summary(conn: sqlite3.Connection, campaign_id: int) -> dict[str, Any] | None
             "finished_at": row["finished_at"], "last_error": row["last_error"]}
 
 
-def recent(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
+def recent(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     ids = [r[0] for r in conn.execute("SELECT id FROM campaigns ORDER BY id DESC LIMIT ?", (limit,))]
     return [s for i in ids if (s := summary(conn, i)) is not None]

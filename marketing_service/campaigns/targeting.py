@@ -10,10 +10,11 @@ rerun picks the same people.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from marketing_service.campaigns.settings import CampaignSettings
+from marketing_service.offers.targets import is_target as worth_an_offer
 
 DECISIONS = ("offer", "holdout", "below_target", "suppressed", "cooldown", "over_budget")
 
@@ -33,24 +34,20 @@ def in_holdout(campaign_id: int, customerid: str, fraction: float) -> bool:
 
 
 def is_target(settings: CampaignSettings, row: ScoredRow) -> bool:
-    if settings.mode == "expected_value":
-        return row.expected_value > 0
-    return row.churn if settings.threshold is None else row.churn_probability >= settings.threshold
+    return worth_an_offer(settings.mode, settings.threshold, row.churn, row.churn_probability, row.expected_value)
 
 
-def decide(campaign_id: int, settings: CampaignSettings, rows: Sequence[ScoredRow], suppressed: Iterable[str],
-           cooling: Iterable[str]) -> dict[str, str]:
-    """customerid -> decision, for every row."""
-    suppressed, cooling = {e.lower() for e in suppressed}, set(cooling)
+def decide(campaign_id: int, settings: CampaignSettings, rows: Sequence[ScoredRow],
+           blocked: Mapping[str, str]) -> dict[str, str]:
+    """customerid -> decision, for every row; `blocked` is `offers.rules.blocked` of the targets (customerid ->
+    "suppressed" or "cooldown"), asked of the database by the caller."""
     decisions: dict[str, str] = {}
     eligible = []
     for row in rows:
         if not is_target(settings, row):
             decisions[row.customerid] = "below_target"
-        elif row.email.lower() in suppressed:
-            decisions[row.customerid] = "suppressed"
-        elif row.customerid in cooling:
-            decisions[row.customerid] = "cooldown"
+        elif row.customerid in blocked:
+            decisions[row.customerid] = blocked[row.customerid]
         else:
             eligible.append(row)
     eligible.sort(key=lambda r: (-r.expected_value, r.customerid))

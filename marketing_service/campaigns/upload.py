@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from feature_contract import FEATURES
-from marketing_service.records import Customer, InvalidCustomer, parse_customer
+from marketing_service.customers.records import Customer, InvalidCustomer, parse_customer
 
 REQUIRED_COLUMNS = ("customerid", "email", *FEATURES)
 SNIFF_BYTES = 8192

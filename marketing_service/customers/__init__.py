@@ -1,0 +1,1 @@
+"""Customers: record validation, intake (score → decide → store, single and batch), pending records, listings."""

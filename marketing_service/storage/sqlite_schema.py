@@ -1,0 +1,60 @@
+"""The schema's versions on SQLite: a new file gets the latest, an older one is migrated in place (its version
+in `PRAGMA user_version`), inside `init_db`'s lock and transaction."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from marketing_service.storage.schema import SCHEMA, VERSION, statements
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """v2: a record churn refuses is stored as `rejected` (SQLite cannot alter a CHECK: rebuild the table),
+    and every lease carries a token, so only the holder of a lease can change what it leased."""
+    columns = "customerid, name, email, features, status, churn_probability, churn, model_version, attempts, " \
+              "next_attempt_at, claimed_until, last_error, created_at, updated_at"
+    # Legacy renaming, with foreign keys off (init_db), leaves the references of decisions and offers
+    # pointing at "customers", which is then the new table.
+    conn.execute("PRAGMA legacy_alter_table = ON")
+    conn.execute("ALTER TABLE customers RENAME TO customers_v1")
+    conn.execute("DROP INDEX IF EXISTS customers_pending")
+    conn.execute("DROP INDEX IF EXISTS customers_recent")
+    _create(conn, SCHEMA)
+    conn.execute(f"INSERT INTO customers ({columns}) SELECT {columns} FROM customers_v1")
+    conn.execute("DROP TABLE customers_v1")
+    conn.execute("PRAGMA legacy_alter_table = OFF")
+    conn.execute("ALTER TABLE offers ADD COLUMN lease_token TEXT")
+
+
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """v3: the reasons churn gave for each decision (`?explain=true`), the addresses that unsubscribed, and
+    campaigns (DESIGN §8)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(customers)")}
+    if "reasons" not in columns:  # a v1 file rebuilt by _v1_to_v2 already has it
+        conn.execute("ALTER TABLE customers ADD COLUMN reasons TEXT")
+    _create(conn, SCHEMA)  # the new tables (suppressions, campaigns); the existing ones are left as they are
+
+
+def _create(conn: sqlite3.Connection, script: str) -> None:
+    for statement in statements(script):
+        conn.execute(statement)
+
+
+# Every version after the first, in order: version -> its step (tests check they reach VERSION).
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3}
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the open file to VERSION, inside the caller's transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    existing = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'customers'").fetchone()
+    if version == 0 and existing is None:
+        _create(conn, SCHEMA)
+    else:
+        for step_version, step in STEPS.items():
+            if version < step_version:
+                step(conn)
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise sqlite3.IntegrityError(f"migration to version {VERSION} broke {len(broken)} references; rolled back")
+    conn.execute(f"PRAGMA user_version = {VERSION}")

@@ -1,0 +1,49 @@
+"""What the "Model" page shows: the model churn serves and the drift of its live traffic (DESIGN §7), as
+rows ready to draw server-side (bars are SVG rects with a width attribute: no inline style or script, so the
+page keeps its strict CSP)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+BAR_PX = 240
+BAR_FULL_PSI = 0.4  # the bar's full width; larger values are drawn full and labelled with their value
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    name: str
+    psi: float
+    status: str
+
+    @property
+    def bar_px(self) -> int:
+        return max(1, round(min(self.psi, BAR_FULL_PSI) / BAR_FULL_PSI * BAR_PX))
+
+
+def drift_rows(drift: dict[str, Any]) -> list[DriftRow]:
+    """The prediction first, then the features, worst first."""
+    rows = [DriftRow(name, float(v["psi"]), str(v["status"])) for name, v in (drift.get("features") or {}).items()]
+    rows.sort(key=lambda r: -r.psi)
+    if drift.get("prediction"):
+        rows.insert(0, DriftRow("churn probability (prediction)", float(drift["prediction"]["psi"]),
+                                str(drift["prediction"]["status"])))
+    return rows
+
+
+def threshold_marks(drift: dict[str, Any] | None) -> list[tuple[str, int]]:
+    """Where the warn and alert lines go: at the thresholds churn publishes in `GET /drift` (its drift/thresholds.py),
+    so the page never draws numbers of its own; none while churn cannot say."""
+    thresholds = (drift or {}).get("thresholds")
+    if not isinstance(thresholds, dict):
+        return []
+    return [(name, round(min(float(value), BAR_FULL_PSI) / BAR_FULL_PSI * BAR_PX)) for name, value in thresholds.items()
+            if name in ("warn", "alert") and isinstance(value, (int, float)) and not isinstance(value, bool)]
+
+
+def model_summary(model: dict[str, Any]) -> dict[str, Any]:
+    metrics = model.get("metrics") or {}
+    return {"version": model.get("version", "?"), "test_auc": metrics.get("test_auc"),
+            "cv_auc_mean": metrics.get("cv_auc_mean"), "cv_auc_std": metrics.get("cv_auc_std"),
+            "trained_at": model.get("created_at", "?"), "n_train": model.get("n_train"),
+            "warnings": model.get("warnings") or []}

@@ -1,0 +1,85 @@
+"""The OpenAPI 3 document of the marketing JSON API, generated from the same schema the validator uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from feature_contract import CUSTOMER_ID_MAX
+from feature_contract import schema as feature_schema
+from http_common.openapi import ERROR_SCHEMA, with_server_limits
+from marketing_service.campaigns.openapi import campaign_paths
+from marketing_service.customers.records import EMAIL_MAX, NAME_MAX
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def customer_schema() -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "customerid": {"type": "string", "minLength": 1, "maxLength": CUSTOMER_ID_MAX},
+        "email": {"type": "string", "format": "email", "maxLength": EMAIL_MAX},
+        "name": {"type": "string", "maxLength": NAME_MAX},
+    }
+    for field, spec in feature_schema().items():
+        if spec["type"] == "category":
+            properties[field] = {"type": "string", "enum": spec["allowed"]}
+        elif spec["type"] == "binary":
+            properties[field] = {"type": "integer", "enum": spec["allowed"]}
+        else:
+            properties[field] = {"type": spec["type"], "minimum": spec["minimum"], "maximum": spec["maximum"]}
+    return {"type": "object", "required": ["customerid", "email", *feature_schema()], "properties": properties,
+            "description": "One flat customer: contact fields beside the features. Keys are case-insensitive."}
+
+
+def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[str, Any]:
+    offer_ref = {"type": "object", "nullable": True, "required": ["id", "status"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": ["queued", "sent", "failed"]}}}
+    result = {"type": "object", "required": ["customerid", "status", "offer"], "properties": {
+        "customerid": {"type": "string"}, "status": {"type": "string", "enum": ["scored", "pending", "rejected"]},
+        "reason": {"type": "string", "description": "why churn refused the record (status rejected)"},
+        "churn_probability": {"type": "number", "minimum": 0, "maximum": 1}, "churn": {"type": "boolean"},
+        "model_version": {"type": "string", "description": "the churn model that decided (status scored)"},
+        "offer": offer_ref}}
+    results = {"type": "object", "required": ["customers"],
+               "properties": {"customers": {"type": "array", "items": result}}}
+    error = _json("error", _ref("Error"))
+    limit = [{"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}]
+    listing = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}}
+    schemas = {
+        "Customer": customer_schema(),
+        "Submission": {"oneOf": [_ref("Customer"), {"type": "object", "required": ["customers"], "properties": {
+            "customers": {"type": "array", "minItems": 1, "maxItems": max_customers, "items": _ref("Customer")}}}]},
+        "Error": ERROR_SCHEMA,
+    }
+    return with_server_limits({
+        "openapi": "3.0.3",
+        "info": {"title": "Marketing service", "version": "1",
+                 "description": "Submit customers for churn scoring; likely churners get one retention offer."},
+        "paths": {
+            "/api/customers": {
+                "post": {"summary": "Submit one customer or a list", "requestBody": {
+                    "required": True, "content": {JSON: {"schema": _ref("Submission")}}},
+                    "responses": {"200": _json("all decided (scored, or rejected by churn)", results),
+                                  "202": _json("some pending", results),
+                                  "400": error, "413": error, "415": error, "422": error, "503": error}},
+                "get": {"summary": "Recent customers, newest first", "parameters": limit,
+                        "responses": {"200": _json("customers", listing), "422": error}},
+            },
+            "/api/offers": {"get": {"summary": "The offer outbox, newest first", "parameters": limit,
+                                    "responses": {"200": _json("offers", listing), "422": error}}},
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json("alive", {"type": "object"})}}},
+            "/readyz": {"get": {"summary": "Readiness; reports whether churn is reachable", "responses": {
+                "200": _json("ready", {"type": "object"}), "503": error}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+                "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            **campaign_paths(max_campaign_customers, _ref("Customer"), error),
+        },
+        "components": {"schemas": schemas},
+    })

@@ -32,6 +32,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     test's exception to yield fixtures, so a fixture's teardown cannot tell that it should print them."""
     outcome = yield
     report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("optional") is None:
+        # A skip is a test that did not run: counted as passing it would hide a missing tool or a broken
+        # fixture. Only a test marked optional, with its reason, may skip (DESIGN §10).
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but not marked @pytest.mark.optional(reason=...): {report.longrepr}"
     if report.failed:
         for server in RUNNING:
             report.sections.append((f"{server.service} log ({server.url}), last lines", server.log_tail()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("optional")
+        if marker is not None and not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.optional needs reason=... (why it may skip)")

@@ -13,7 +13,7 @@ import psycopg
 
 from harness import DATA, REPO
 from harness.servers import RUNNING, Gunicorn, free_port, rss_kib, run_train, worker_pids
-from marketing_service.backends.postgres import to_pyformat
+from marketing_service.storage.postgres import to_pyformat
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # what the browser tests saw, kept for people
 __all__ = ["DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "count", "customer", "fetch_all", "free_port",

@@ -29,7 +29,7 @@ class Outcome:
 
 def current_auc(registry: Registry, version: str, result: TrainResult) -> float:
     """The served model's AUC on the candidate's held-out rows, loaded as the service loads it (verified)."""
-    from churn_service.artifact import ArtifactError, load_artifact
+    from churn_service.model.artifact import ArtifactError, load_artifact
 
     try:
         served = load_artifact(registry.root / version / "model.bin")

@@ -64,6 +64,19 @@ def compose_v1() -> ComposeTool | None:
     return None
 
 
+def compose_on(layout: str, docker_config: Path) -> ComposeTool:
+    """Compose v2 ready to build on `layout`: the engine answers, the plugin is there, the base image exists
+    (built offline by scripts/build-base-image.sh when missing). Under CI=true anything missing fails."""
+    if not docker_available():
+        missing("no Docker engine answers")
+    tool = compose_v2(docker_config)
+    if tool is None:
+        missing("Compose v2 is not installed")
+    subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True, timeout=900,
+                   env={**os.environ, "LAYOUT": layout, "BASE_IMAGE": BASE_IMAGES[layout]})
+    return tool
+
+
 class Compose:
     def __init__(self, tool: ComposeTool, label: str, layout: str) -> None:
         self.project = f"churn-e2e-{label}-{layout}-{os.getpid()}"

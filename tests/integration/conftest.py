@@ -1,4 +1,5 @@
-"""The integration fixtures: a marketing service (real gunicorn) on a fresh database, beside the session churn.
+"""The integration fixtures: a marketing service (real gunicorn) on a fresh database, beside the session churn,
+and `marketing_app`, one marketing per module in this process for what needs no process of its own.
 
 Tests that touch storage take `backend` (through `marketing` or `new_db`) and, in a module that asks for
 both (`BACKENDS`), run on both back ends:
@@ -13,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from harness.postgres import PostgresCluster
+from marketing_service import create_app
+from marketing_service.config import MarketingConfig
 from tests.helpers import Gunicorn, Marketing
+from tests.in_process import InProcess
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +55,14 @@ def new_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Call
 def marketing(churn: Gunicorn, tmp_path: Path, new_db: Callable[..., str]) -> Iterator[Marketing]:
     with Marketing(tmp_path, churn.url, db=new_db()) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def marketing_app(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    """Marketing in process on a SQLite file, beside the real churn, with no background loop: for requests that
+    must be refused before anything is stored (so the module's tests can share it) and for pages."""
+    folder = tmp_path_factory.mktemp("marketing-app")
+    app = create_app(MarketingConfig(churn_url=churn.url, db_path=folder / "marketing.db", mail_dir=folder / "mail",
+                                     background=False, churn_read_timeout=2.0))
+    yield InProcess(app, folder / "marketing.db")
+    app.extensions["marketing"].storage.close()

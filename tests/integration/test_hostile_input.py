@@ -1,4 +1,7 @@
-"""Hand-picked hostile input against both services: clear 4xx answers, escaped output, nothing stored."""
+"""Hand-picked hostile input against both services: clear 4xx answers, escaped output, nothing stored.
+
+The refusals run against marketing in process (`marketing_app`); what needs its workers (the email, the
+fuzzer over HTTP) against real gunicorn."""
 from __future__ import annotations
 
 import email
@@ -9,6 +12,7 @@ import pytest
 import requests
 
 from tests.helpers import Gunicorn, Marketing, count, customer, run_schemathesis, wait_for
+from tests.in_process import InProcess
 from tests.samples import LIKELY_CHURNER, ZOOMCAMP_CUSTOMER
 
 SCRIPT_NAME = '<script>alert("x")</script> Ünïcødé 名前'
@@ -33,17 +37,17 @@ def test_script_in_a_name_is_escaped_in_every_page_and_plain_in_the_email(market
     "victim@example.com\r\nBcc: everyone@example.com", "victim@example.com\nSubject: hi",
     "<script>@example.com", "a@b.com, c@d.com", '"quoted"@example.com',
 ])
-def test_header_injection_in_the_email_address_is_refused(marketing: Marketing, address: str) -> None:
+def test_header_injection_in_the_email_address_is_refused(marketing_app: InProcess, address: str) -> None:
     record = dict(customer(LIKELY_CHURNER, "HDR-1"), email=address)
-    response = requests.post(f"{marketing.url}/api/customers", json=record, timeout=10)
+    response = marketing_app.post("/api/customers", json=record)
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["email"]
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers") == 0
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM customers") == 0
 
 
 @pytest.mark.parametrize("name", ["Ann\r\nBcc: x@example.com", "Ann\x00", "Ann\x1b[31m", "Ann\u2028Lee"])
-def test_control_characters_in_names_are_refused(marketing: Marketing, name: str) -> None:
-    response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "CTL-1", name), timeout=10)
+def test_control_characters_in_names_are_refused(marketing_app: InProcess, name: str) -> None:
+    response = marketing_app.post("/api/customers", json=customer(LIKELY_CHURNER, "CTL-1", name))
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["name"]
 
@@ -70,11 +74,11 @@ def nasty_bodies() -> list[tuple[str, bytes, dict[str, str], int]]:
 
 
 @pytest.mark.parametrize("label, body, headers, status", nasty_bodies(), ids=[n[0] for n in nasty_bodies()])
-def test_nasty_bodies_to_marketing(marketing: Marketing, label: str, body: bytes, headers: dict, status: int) -> None:
-    response = requests.post(f"{marketing.url}/api/customers", data=body, headers=headers, timeout=30)
+def test_nasty_bodies_to_marketing(marketing_app: InProcess, label: str, body: bytes, headers: dict, status: int) -> None:
+    response = marketing_app.post("/api/customers", data=body, headers=headers)
     assert response.status_code == status, response.text[:300]
     assert response.json()["error"]["message"]
-    assert count(marketing.db_path, "SELECT COUNT(*) FROM customers") == 0
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM customers") == 0
 
 
 @pytest.mark.parametrize("label, body, headers, status", nasty_bodies(), ids=[n[0] for n in nasty_bodies()])
@@ -87,13 +91,13 @@ def test_nasty_bodies_to_churn(churn: Gunicorn, label: str, body: bytes, headers
 
 @pytest.mark.parametrize("path", ["/api/campaigns/{n}", "/api/campaigns/{n}/results.csv", "/campaigns/{n}",
                                   "/offers/{n}"])
-def test_an_id_beyond_any_row_is_not_found(marketing: Marketing, path: str) -> None:
+def test_an_id_beyond_any_row_is_not_found(marketing_app: InProcess, path: str) -> None:
     """Found by fuzzing: a number past 64 bits overflowed the database driver (a 500)."""
     for n in (2**63, 70511977189312236891512646641123328):
-        response = requests.get(marketing.url + path.format(n=n), timeout=5)
+        response = marketing_app.get(path.format(n=n))
         assert response.status_code == 404, (n, response.text[:200])
-    response = requests.post(f"{marketing.url}/api/campaigns/{2**64}/outcomes", data=b"customerid,churned\n",
-                             headers={"Content-Type": "text/csv"}, timeout=5)
+    response = marketing_app.post(f"/api/campaigns/{2**64}/outcomes", data=b"customerid,churned\n",
+                                  headers={"Content-Type": "text/csv"})
     assert response.status_code == 404 and response.json()["error"]["code"]
 
 

@@ -1,7 +1,8 @@
 """The pods for real, in Docker: the images built from this checkout run under the security context, mounts and
 environment the local overlay renders (translated to `docker run` flags below), so a read-only root or a missing
 writable path shows here and not first in a cluster. Only marketing's database differs: SQLite on its /data
-emptyDir, as no PostgreSQL runs here. Slow: it builds both images (the layer cache makes reruns quick).
+emptyDir, as no PostgreSQL runs here. Slow: it builds both images with Compose, as the compose e2e does (on the
+same tag, so after it the build is a cache hit).
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import requests
 
 from harness import REPO
 from harness.servers import free_port
+from tests.e2e.compose_stack import BASE_IMAGES, BUILD_TIMEOUT_S, compose_on
 from tests.integration.k8s_render import SERVICES, one, pod_env, render
 from tests.samples import LIKELY_CHURNER
 
-IMAGE_TAG = "k8s-check"
+IMAGE_TAG = "e2e-debian"  # the compose e2e's tag for this layout
 
 
 def docker_flags(pod: dict, container: dict, volumes: Path, pod_id: str, env: Mapping[str, str]) -> list[str]:
@@ -49,15 +51,13 @@ def docker_flags(pod: dict, container: dict, volumes: Path, pod_id: str, env: Ma
 
 
 @pytest.fixture(scope="module")
-def docker_network() -> Iterator[str]:
+def docker_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The two images built from this checkout, and a network on which churn answers to its Service name."""
-    if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode != 0:
-        if os.environ.get("CI") == "true":  # as the compose e2e: a failure under CI, a skip on a laptop
-            pytest.fail("CI=true but no Docker engine answers")
-        pytest.skip("no Docker engine answers")
-    for service, (package, _) in SERVICES.items():  # as the README builds them; the layer cache makes reruns quick
-        subprocess.run(["docker", "build", "-q", "-f", f"{package}/Dockerfile", "-t", f"churn-system/{service}:{IMAGE_TAG}", "."],
-                       cwd=REPO, check=True, capture_output=True, timeout=1500)
+    # Built as the compose e2e builds the Debian layout, under the same tag: one build serves both tests.
+    tool = compose_on("debian", tmp_path_factory.mktemp("docker-config"))
+    subprocess.run([*tool.command, "-f", str(REPO / "docker-compose.yml"), "build", *SERVICES], cwd=REPO, check=True,
+                   capture_output=True, timeout=BUILD_TIMEOUT_S,
+                   env={**os.environ, **tool.env, "BASE_IMAGE": BASE_IMAGES["debian"], "IMAGE_TAG": IMAGE_TAG})
     network = f"churn-k8s-check-{os.getpid()}"
     subprocess.run(["docker", "network", "create", network], check=True, capture_output=True, timeout=60)
     yield network
@@ -87,6 +87,8 @@ def seed_registry(pod: dict, volumes: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.compose
+@pytest.mark.optional(reason="needs a Docker engine and Compose; under CI=true their absence fails")
 def test_the_pods_serve_under_their_security_context_in_docker(docker_network: str, tmp_path: Path) -> None:
     docs = list(render("local"))
     churn_pod = one(docs, "Deployment", "churn")["spec"]["template"]["spec"]

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.helpers import Gunicorn, Marketing, count, customer, free_port, wait_for
+from tests.in_process import InProcess
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
@@ -119,65 +120,58 @@ def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(mod
     ({"customers": []}, {"customers"}),
     (["not", "an", "object"], {"customer"}),
 ])
-def test_bad_records_get_422_with_fields_and_nothing_is_stored(marketing: Marketing, body: object, fields: set) -> None:
-    response = requests.post(f"{marketing.url}/api/customers", json=body, timeout=10)
+def test_bad_records_get_422_with_fields_and_nothing_is_stored(marketing_app: InProcess, body: object, fields: set) -> None:
+    response = marketing_app.post("/api/customers", json=body)
     assert response.status_code == 422
     details = response.json()["error"]["details"]
     assert fields <= {d["field"] for d in details}
     if isinstance(body, dict) and len(body.get("customers", [])) == 2:
         assert {d["index"] for d in details} == {1}
-    assert count(marketing.db, "SELECT COUNT(*) FROM customers") == 0
-    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM customers") == 0
+    assert marketing_app.get("/api/customers").json() == {"customers": []}
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
 @pytest.mark.parametrize("limit", ["0", "1001", "ten", "-5"])
-def test_bad_limit_is_422(marketing: Marketing, limit: str) -> None:
-    assert requests.get(f"{marketing.url}/api/offers?limit={limit}", timeout=5).status_code == 422
+def test_bad_limit_is_422(marketing_app: InProcess, limit: str) -> None:
+    assert marketing_app.get(f"/api/offers?limit={limit}").status_code == 422
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
-def test_errors_are_json_with_the_contract_shape(marketing: Marketing) -> None:
-    not_json = requests.post(f"{marketing.url}/api/customers", data="x", timeout=5,
-                             headers={"Content-Type": "text/plain"})
+def test_errors_are_json_with_the_contract_shape(marketing_app: InProcess) -> None:
+    not_json = marketing_app.post("/api/customers", data="x", headers={"Content-Type": "text/plain"})
     assert not_json.status_code == 415 and not_json.json()["error"]["code"]
-    malformed = requests.post(f"{marketing.url}/api/customers", data="{", timeout=5,
-                              headers={"Content-Type": "application/json"})
+    malformed = marketing_app.post("/api/customers", data="{", headers={"Content-Type": "application/json"})
     assert malformed.status_code == 400
-    too_big = requests.post(f"{marketing.url}/api/customers", data=b"[" + b"1," * 1_500_000 + b"1]", timeout=10,
-                            headers={"Content-Type": "application/json"})
+    too_big = marketing_app.post("/api/customers", data=b"[" + b"1," * 1_500_000 + b"1]",
+                                 headers={"Content-Type": "application/json"})
     assert too_big.status_code == 413
-    not_found = requests.get(f"{marketing.url}/nope", timeout=5)
+    not_found = marketing_app.get("/nope")
     assert not_found.status_code == 404 and not_found.json()["error"]["code"] == "not_found"
 
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
-def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing: Marketing) -> None:
-    page = requests.get(f"{marketing.url}/offers/999", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing_app: InProcess) -> None:
+    page = marketing_app.get("/offers/999", headers={"Accept": BROWSER_ACCEPT})
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
     assert "Page not found" in page.text and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
-    wrong_method = requests.delete(f"{marketing.url}/customers", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+    wrong_method = marketing_app.delete("/customers", headers={"Accept": BROWSER_ACCEPT})
     assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
     assert wrong_method.headers["Content-Type"].startswith("text/html")
     for path in ("/api/offers/999", "/api/nope"):
-        api = requests.get(marketing.url + path, headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+        api = marketing_app.get(path, headers={"Accept": BROWSER_ACCEPT})
         assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
-    health = requests.post(f"{marketing.url}/healthz", headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+    health = marketing_app.post("/healthz", headers={"Accept": BROWSER_ACCEPT})
     assert health.status_code == 405 and health.json()["error"]["code"] == "method_not_allowed"
-    no_token = requests.post(f"{marketing.url}/", data={"customerid": "HTML-1"}, timeout=5,
-                             headers={"Accept": BROWSER_ACCEPT})
+    no_token = marketing_app.post("/", data={"customerid": "HTML-1"}, headers={"Accept": BROWSER_ACCEPT})
     assert no_token.status_code == 400 and 'value="HTML-1"' in no_token.text
-    assert requests.get(f"{marketing.url}/api/customers", timeout=5).json() == {"customers": []}
+    assert marketing_app.get("/api/customers").json() == {"customers": []}
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
-def test_marketing_openapi_document_is_valid(marketing: Marketing) -> None:
+def test_marketing_openapi_document_is_valid(marketing_app: InProcess) -> None:
     from openapi_spec_validator import validate
 
-    document = requests.get(f"{marketing.url}/openapi.json", timeout=5).json()
+    document = marketing_app.get("/openapi.json").json()
     validate(document)
     # Every JSON API route the service has, the campaigns API included (DESIGN §8), and the health routes.
     api = {"/api/customers", "/api/offers", "/api/campaigns", "/api/campaigns/{campaign_id}",

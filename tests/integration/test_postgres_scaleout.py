@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from harness.postgres import PostgresCluster
-from marketing_service.backends.postgres import PostgresStorage
-from marketing_service.schema import VERSION
+from marketing_service.storage.postgres import PostgresStorage
+from marketing_service.storage.schema import VERSION
 from tests.helpers import Gunicorn, Marketing, count, customer, fetch_all, wait_for, worker_pids
 from tests.samples import LIKELY_CHURNER
 

@@ -1,4 +1,4 @@
-"""`python -m churn_service.spark_score` for real: a model trained into a registry by `python -m train`, the job
+"""`python -m churn_service.spark` for real: a model trained into a registry by `python -m train`, the job
 run by Spark in local mode on the data set (CSV and Parquet), its answers compared with the running churn
 service's `/predict/batch` for the same rows; bad rows rejected with reasons; one-line refusals."""
 from __future__ import annotations
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 
 
 def spark_score(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "churn_service.spark_score", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "churn_service.spark", *map(str, args)],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -163,7 +163,7 @@ def test_a_registry_without_a_model_is_one_line_and_exit_2(tmp_path: Path) -> No
 
 def test_the_service_does_not_need_pyspark() -> None:
     """The churn image has no Spark: importing the service, and this job's module, must not import pyspark."""
-    code = ("import sys, churn_service, churn_service.spark_score, churn_service.spark_rows; "
+    code = ("import sys, churn_service, churn_service.spark.job, churn_service.spark.rows; "
             "churn_service.create_app; sys.exit('pyspark' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

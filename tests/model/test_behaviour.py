@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from churn_service.artifact import load_artifact
-from churn_service.scoring import Scorer, build_scorer
+from churn_service.model.artifact import load_artifact
+from churn_service.model.scoring import Scorer, build_scorer
 from feature_contract import parse_record
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER, ZOOMCAMP_CUSTOMER
 

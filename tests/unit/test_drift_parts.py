@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from churn_service.drift import DriftBins, FeatureBins, drift_bins, psi
-from churn_service.drift_window import RingWriter, drop_version, read_window
+from churn_service.drift.bins import DriftBins, FeatureBins, drift_bins, psi
+from churn_service.drift.window import RingWriter, drop_version, read_window
 from feature_contract.bins import bin_index, decile_bins
 
 

@@ -16,7 +16,7 @@ from feature_contract import (
     parse_record,
     parse_record_in_full,
 )
-from marketing_service.records import InvalidCustomer, parse_customer
+from marketing_service.customers.records import InvalidCustomer, parse_customer
 from tests.samples import LIKELY_CHURNER as SAMPLE
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from marketing_service import db
-from marketing_service.group_commit import GroupCommitter
+from marketing_service.storage import sqlite as db
+from marketing_service.storage import write_queue
+from marketing_service.storage.group_commit import GroupCommitter
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def database(tmp_path: Path) -> Path:
 
 
 def committer_for(path: Path, timeout_s: float = 5) -> GroupCommitter:
-    queue = db.WriteQueue(path)
+    queue = write_queue.WriteQueue(path)
     return GroupCommitter(lambda: db.connect(path, 5_000, queue), timeout_s)
 
 

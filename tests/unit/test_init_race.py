@@ -9,7 +9,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
-from marketing_service.db import init_db
+from marketing_service.storage.sqlite import init_db
 
 ROUNDS = 60
 

@@ -8,7 +8,7 @@ import email.policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketing_service.mail_message import _headers, _plain, _through_email_message, render
+from marketing_service.mail.message import _headers, _plain, _through_email_message, render
 
 DATE, MESSAGE_ID = "Mon, 30 Nov 2026 00:23:14 +0000", "<179.6856.661.offer-7-retention@churn.local>"
 URL = "http://marketing.test/unsubscribe/t0k3n?sig=ab%2Fcd"

@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from marketing_service import outbox, pending
 from marketing_service.churn_client import Score
-from marketing_service.db import WriteQueue, connect, init_db
-from marketing_service.decisions import decide, save_customers
-from marketing_service.delivery import deliver_due
-from marketing_service.mailer import SmtpMailer
-from marketing_service.offer_rules import OfferRules
-from marketing_service.records import parse_customer
-from marketing_service.suppression import Links
+from marketing_service.customers import pending
+from marketing_service.customers.decisions import decide, save_customers
+from marketing_service.customers.records import parse_customer
+from marketing_service.mail import outbox
+from marketing_service.mail.delivery import deliver_due
+from marketing_service.mail.links import Links
+from marketing_service.mail.mailers import SmtpMailer
+from marketing_service.offers.rules import OfferRules
+from marketing_service.storage.sqlite import connect, init_db
+from marketing_service.storage.write_queue import WriteQueue
 from tests.helpers import free_port
 from tests.samples import LIKELY_CHURNER
 
@@ -153,7 +155,7 @@ def test_a_v1_database_is_migrated_in_place_keeping_its_rows(v1_database: Path) 
 def test_a_v2_database_gains_the_reasons_column_and_keeps_its_rows(tmp_path: Path) -> None:
     import sqlite3
 
-    from marketing_service.schema import SCHEMA
+    from marketing_service.storage.schema import SCHEMA
 
     path = tmp_path / "v2.db"
     with sqlite3.connect(path) as conn:  # the release before reasons: today's schema without that column

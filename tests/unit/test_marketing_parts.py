@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
-from marketing_service.db import WriteQueue
-from marketing_service.mail_message import render
-from marketing_service.mailer import LogMailer
+from marketing_service.mail.mailers import LogMailer
+from marketing_service.mail.message import render
+from marketing_service.storage.write_queue import WriteQueue
 from tests.stub_churn import StubChurn, scored
 
 RECORD = {"tenure": 1}

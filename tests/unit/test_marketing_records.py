@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from feature_contract import schema
-from marketing_service.records import InvalidCustomer, parse_customer
+from marketing_service.customers.records import InvalidCustomer, parse_customer
 from tests.samples import LIKELY_CHURNER
 
 VALID = dict(LIKELY_CHURNER, customerid="C-1", email="ann@example.com", name="Ann Lee")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_service.backends.postgres import Row, to_pyformat
-from marketing_service.backends.postgres_schema import postgres_ddl
 from marketing_service.config import ConfigError, MarketingConfig
-from marketing_service.schema import SCHEMA
+from marketing_service.storage.postgres import Row, to_pyformat
+from marketing_service.storage.postgres_schema import postgres_ddl
+from marketing_service.storage.schema import SCHEMA
 
 
 def test_placeholders_become_pyformat_and_percent_signs_stay_literal() -> None:

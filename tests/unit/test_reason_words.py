@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_service.reason_words import phrase, reason_phrases
+from marketing_service.customers.reasons import phrase, reason_phrases
 
 
 @pytest.mark.parametrize(("feature", "value", "words"), [

@@ -42,7 +42,7 @@ def test_the_metrics_dir_never_touches_what_it_did_not_create(tmp_path: Path, mo
     database = tmp_path / "marketing.db"
     database.write_bytes(b"customers")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    made = make_metrics_dir("marketing")
+    made = make_metrics_dir("marketing", ServerSettings.from_env(port=8000, threads=1).metrics_parent)
     assert Path(made).parent == tmp_path and os.environ["PROMETHEUS_MULTIPROC_DIR"] == made
     (Path(made) / "counter_123.db").write_bytes(b"samples")
     remove_metrics_dir(made)

@@ -1,0 +1,36 @@
+"""A service in this test process (flaskr style: `create_app(config)` and Flask's test client), for what needs
+no process of its own: 4xx matrices, error pages, documents. It answers like `requests` (status_code, headers,
+text, json()), so a test reads the same whether its service runs here or under gunicorn."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.test import TestResponse
+
+
+class Answer:
+    def __init__(self, response: TestResponse):
+        self.status_code, self.headers = response.status_code, response.headers
+        self.text = response.get_data(as_text=True)
+        self._response = response
+
+    def json(self) -> Any:
+        return self._response.get_json(force=True)
+
+
+class InProcess:
+    """Requests to a Flask app by path (`service.get("/api/offers")`), with `db` its SQLite file if it has one."""
+
+    def __init__(self, app: Flask, db: Path | None = None):
+        self.app, self.client, self.db = app, app.test_client(), db
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return Answer(self.client.get(path, **kwargs))
+
+    def post(self, path: str, **kwargs: Any) -> Answer:
+        return Answer(self.client.post(path, **kwargs))
+
+    def delete(self, path: str, **kwargs: Any) -> Answer:
+        return Answer(self.client.delete(path, **kwargs))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +127,9 @@ def test_drift_over_both_workers_matches_numpy_and_restarts_with_the_model(regis
         assert "churn_prediction_psi " in metrics
 
         assert run_train("promote", other, "--registry", registry).returncode == 0
-        wait_for(lambda: requests.get(f"{server.url}/drift", timeout=5).json()["model_version"] == other, timeout=10,
-                 what="the new model")
-        time.sleep(1.0)  # the other worker too (it polls every 0.5 s)
+        wait_for(lambda: all(requests.get(f"{server.url}/drift", timeout=5, headers={"Connection": "close"})
+                             .json()["model_version"] == other for _ in range(12)), timeout=10,
+                 what="the new model in both workers")  # fresh connections, each to either worker
         post_all(server.url, quiet[:10])
         restarted = requests.get(f"{server.url}/drift", timeout=5).json()
         assert restarted["model_version"] == other and restarted["window"] <= 10

@@ -109,12 +109,13 @@ def test_a_short_batch_answer_keeps_every_record_pending(app_for: Any, storage_t
 
 
 def test_the_background_loop_survives_a_malformed_answer_and_scores_later(app_for: Any, storage_test: str) -> None:
-    replies = {"mode": "down"}
+    replies: dict[str, Any] = {"mode": "down", "broken": 0}
 
     def reply(path: str, body: Any) -> tuple[int, Any]:
         if replies["mode"] == "down":
             return 503, {"error": "down"}
         if replies["mode"] == "broken":
+            replies["broken"] += 1
             return 200, {"predictions": "nope"} if path.endswith("batch") else {"churn": True}
         return scored()(path, body)
 
@@ -122,7 +123,10 @@ def test_the_background_loop_survives_a_malformed_answer_and_scores_later(app_fo
         client = app_for(churn.url, background=True)
         assert submit(client, LIKELY_CHURNER, "B-1").status_code == 202
         replies["mode"] = "broken"
-        time.sleep(1.5)  # several passes of the loop meet the broken answer
+        deadline = time.monotonic() + 20
+        while replies["broken"] < 3:  # several passes of the loop meet the broken answer
+            assert time.monotonic() < deadline, "the loop stopped asking churn"
+            time.sleep(0.05)
         assert client.get("/readyz").json["background"] == "running"
         replies["mode"] = "ok"
         deadline = time.monotonic() + 20

@@ -1,6 +1,9 @@
-"""Shared fixtures: a model trained once per test session by the real `python -m train`."""
+"""Shared fixtures: a model trained once per test run by the real `python -m train`; and the run's rules: a skip
+fails unless the test is marked optional, and the Docker and load tests share one `pytest -n` worker."""
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +16,16 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("model")
-    done = run_train("--output-dir", out)
-    assert done.returncode == 0, done.stderr
+    """Trained once per run: under `pytest -n`, the first worker trains it into the run's shared temp dir
+    and the others wait for it (tests only read it; one that changes a model copies it first)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "trained-model"
+    with open(shared / "trained-model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "model.json").exists():
+            done = run_train("--output-dir", out)
+            assert done.returncode == 0, done.stderr
     return out
 
 
@@ -42,8 +52,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             report.sections.append((f"{server.service} log ({server.url}), last lines", server.log_tail()))
 
 
+# Tests that build images or measure a server under load: under `make test` (pytest -n, --dist loadgroup) they
+# run one after another on one worker, so no two of them build over or load the box against each other.
+HEAVY_MODULES = {"test_k8s_pods_docker", "test_metrics_under_load", "test_model_swap", "test_slow_clients", "test_soak"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker("optional")
         if marker is not None and not marker.kwargs.get("reason"):
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.optional needs reason=... (why it may skip)")
+        if item.get_closest_marker("compose") or item.path.stem in HEAVY_MODULES:
+            item.add_marker(pytest.mark.xdist_group("heavy"))

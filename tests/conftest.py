@@ -55,8 +55,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 # Tests that build images or measure a server under load: under `make test` (pytest -n) they run one after
 # another on one worker, so no two of them build over, or load the box against, each other. Said by file, as
 # the scheduler sees only node ids.
-HEAVY_FILES = {"test_compose.py", "test_compose_postgres.py", "test_k8s_pods_docker.py", "test_metrics_under_load.py",
-               "test_model_swap.py", "test_slow_clients.py", "test_soak.py"}
+# (Load that only checks counts, as in test_model_swap and test_metrics_under_load, may share the box.)
+HEAVY_FILES = {"test_compose.py", "test_compose_postgres.py", "test_k8s_pods_docker.py", "test_slow_clients.py",
+               "test_soak.py"}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:

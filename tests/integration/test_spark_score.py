@@ -19,8 +19,8 @@ from tests.helpers import DATA, REPO, Gunicorn, run_train
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 
-def spark_score(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "churn_service.spark", *map(str, args)],
+def spark_score(*args: str | Path, module: str = "churn_service.spark") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -152,6 +152,12 @@ def test_a_missing_input_is_one_line_and_exit_2(registry: Path, tmp_path: Path) 
     assert done.returncode == 2
     assert done.stderr == f"error: input {tmp_path / 'nope.csv'} not found\n"
     assert not (tmp_path / "scores").exists()
+
+
+def test_the_commands_first_name_still_runs_the_job(registry: Path, tmp_path: Path) -> None:
+    done = spark_score("--registry", registry, "--input", tmp_path / "nope.csv", "--output", tmp_path / "scores",
+                       module="churn_service.spark_score")
+    assert (done.returncode, done.stderr) == (2, f"error: input {tmp_path / 'nope.csv'} not found\n")
 
 
 def test_a_registry_without_a_model_is_one_line_and_exit_2(tmp_path: Path) -> None:

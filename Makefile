@@ -5,7 +5,7 @@ PIPENV := PIPENV_VENV_IN_PROJECT=1 python3 -m pipenv
 
 test: install  ## install everything the tests need, lint and type-check, then run them all
 	$(MAKE) --no-print-directory lint
-	$(PIPENV) run pytest -n 3
+	$(PIPENV) run pytest -n 3 --durations=25
 
 install:
 	bash scripts/install-test-deps.sh

@@ -1,5 +1,5 @@
 """Shared fixtures: a model trained once per test run by the real `python -m train`; and the run's rules: a skip
-fails unless the test is marked optional, and the Docker and load tests share one `pytest -n` worker."""
+fails unless the test is marked optional, and the Docker, load and JVM tests each keep to one `pytest -n` worker."""
 from __future__ import annotations
 
 import fcntl
@@ -52,24 +52,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             report.sections.append((f"{server.service} log ({server.url}), last lines", server.log_tail()))
 
 
-# Tests that build images or measure a server under load: under `make test` (pytest -n) they run one after
-# another on one worker, so no two of them build over, or load the box against, each other. Said by file, as
-# the scheduler sees only node ids.
-# (Load that only checks counts, as in test_model_swap and test_metrics_under_load, may share the box.)
-HEAVY_FILES = {"test_compose.py", "test_compose_postgres.py", "test_k8s_pods_docker.py", "test_slow_clients.py",
-               "test_soak.py"}
+# Under `make test` (pytest -n 3) some tests must not run beside their own kind, so each kind is one work
+# unit, run one test after another on one worker: the Docker tests (they build and start the same images), the
+# load tests (they measure what the box serves) and the JVM tests (Spark, PMML: two JVMs at once starve two
+# cores). Said by file, as the scheduler sees only node ids. (Load that only counts, as in test_model_swap and
+# test_metrics_under_load, may share the box.)
+UNITS = {"test_compose.py": "docker", "test_compose_postgres.py": "docker", "test_k8s_pods_docker.py": "docker",
+         "test_slow_clients.py": "load", "test_soak.py": "load",
+         "test_spark_score.py": "jvm", "test_exports.py": "jvm"}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """pytest-xdist's load scheduling, with every heavy test in one work unit (its `xdist_group` marks cannot be
+    """pytest-xdist's load scheduling, with each kind above in one work unit (its `xdist_group` marks cannot be
     used here: with pytest 9 they no longer reach the scheduler)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class HeavyTogether(LoadScopeScheduling):
+    class KindsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "heavy" if nodeid.split("::", 1)[0].rsplit("/", 1)[-1] in HEAVY_FILES else nodeid
+            return UNITS.get(nodeid.split("::", 1)[0].rsplit("/", 1)[-1], nodeid)
 
-    return HeavyTogether(config, log)
+    return KindsTogether(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

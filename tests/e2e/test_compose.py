@@ -148,7 +148,7 @@ def test_a_model_trained_with_the_tools_profile_is_served_without_a_restart(comp
     listed = compose.run("--profile", "tools", "run", "--rm", "-T", "train", "list").stdout
     assert f"* {seeded}" in listed, f"the volume is not seeded with the image's model:\n{listed}"
     trained = compose.run("--profile", "tools", "run", "--rm", "-T", "train", "--data", "/data/telco-customer-churn.csv",
-                          "--C", "0.5", "--promote", "always", timeout=600).stdout
+                          "--C", "0.5", "--folds", "2", "--promote", "always", timeout=600).stdout
     assert "PROMOTED" in trained, trained
     new = wait_for(lambda: (version := served()) != seeded and version, timeout=2 + 1 + 10,
                    what="churn to serve the promoted model")

@@ -34,7 +34,7 @@ class ChurnConfig:
         # the workers fork) is shared.
         drift_default = Path(metrics_dir) / "drift" if metrics_dir else None
         return cls(
-            model_path=read.path("MODEL_PATH", cls.model_path) or cls.model_path,
+            model_path=read.path("MODEL_PATH", cls.model_path),
             model_registry=read.path("MODEL_REGISTRY", None),
             model_poll_seconds=read.number("MODEL_POLL_SECONDS", cls.model_poll_seconds, 0, above=True),
             max_batch=read.integer("MAX_BATCH", cls.max_batch),

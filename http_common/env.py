@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, overload
 
 T = TypeVar("T", int, float)
 FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -34,6 +34,12 @@ class Env:
 
     def text(self, name: str, default: str) -> str:
         return self.raw(name) or default
+
+    @overload
+    def path(self, name: str, default: Path) -> Path: ...
+
+    @overload
+    def path(self, name: str, default: None) -> Path | None: ...
 
     def path(self, name: str, default: Path | None) -> Path | None:
         raw = self.raw(name)

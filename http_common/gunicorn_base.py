@@ -8,7 +8,8 @@ import shutil
 import sys
 import tempfile
 
-from http_common.server_settings import ServerSettings, ServerSettingsError
+from http_common.env import ConfigError
+from http_common.server_settings import ServerSettings
 
 worker_class = "gthread"
 timeout = 30
@@ -27,7 +28,7 @@ def server_settings(port: int, threads: int) -> ServerSettings:
     """The environment's settings, or exit with a one-line reason (gunicorn would print a traceback)."""
     try:
         return ServerSettings.from_env(port=port, threads=threads)
-    except ServerSettingsError as exc:
+    except ConfigError as exc:
         sys.exit(f"refusing to start: {exc}")
 
 

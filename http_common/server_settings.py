@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from http_common.env import ConfigError, Env
+from http_common.env import Env
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-ServerSettingsError = ConfigError  # the name gunicorn_base and the tests catch
 
 
 @dataclass(frozen=True)

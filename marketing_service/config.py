@@ -61,7 +61,7 @@ class MarketingConfig:
             db_url=db_url,
             db_pool_size=read.integer("DB_POOL_SIZE", cls.db_pool_size, 2),
             mailer=read.choice("MAILER", cls.mailer, ("log", "smtp")),
-            mail_dir=read.path("MAIL_DIR", cls.mail_dir) or cls.mail_dir,
+            mail_dir=read.path("MAIL_DIR", cls.mail_dir),
             mail_from=read.text("MAIL_FROM", cls.mail_from),
             smtp_host=read.text("SMTP_HOST", cls.smtp_host),
             smtp_port=read.integer("SMTP_PORT", cls.smtp_port, 1),

@@ -76,7 +76,7 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
     record back meanwhile is never overwritten by a stale answer. An offer is written only where
     `offers.rules.blocked` allows one now. Returns customerid -> the customer's offer in this campaign."""
     guard, args = ("AND status = 'pending' AND lease_token = ?", (lease_token,)) if lease_token else ("", ())
-    offered: list[tuple[Decision, str]] = []
+    offered: list[tuple[Decision, str, tuple[str, str]]] = []  # decision, address, offer
     for d in in_lock_order(conn, decisions, lambda d: d.customerid):
         row = conn.execute(
             f"""UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,
@@ -92,13 +92,13 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
             (d.customerid, d.churn_probability, int(d.churn), d.model_version, stamp),
         )
         if d.offer is not None:
-            offered.append((d, row["email"]))
-    refused = blocked(conn, [(d.customerid, email) for d, email in offered], rules.cooldown_days)
+            offered.append((d, row["email"], d.offer))
+    refused = blocked(conn, [(d.customerid, email) for d, email, _ in offered], rules.cooldown_days)
     conn.executemany(
         """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
            VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
-        [(d.customerid, rules.campaign, email, *d.offer, stamp) for d, email in offered
-         if d.offer is not None and d.customerid not in refused])
+        [(d.customerid, rules.campaign, email, *offer, stamp) for d, email, offer in offered
+         if d.customerid not in refused])
     return {d.customerid: conn.execute("SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?",
                                        (d.customerid, rules.campaign)).fetchone()
-            for d, _ in offered}
+            for d, _, _ in offered}

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from http_common.env import ConfigError
 from http_common.gunicorn_base import make_metrics_dir, remove_metrics_dir
-from http_common.server_settings import ServerSettings, ServerSettingsError
+from http_common.server_settings import ServerSettings
 from tests.helpers import REPO
 
 
@@ -24,7 +25,7 @@ def test_defaults_and_overrides() -> None:
 @pytest.mark.parametrize(("name", "value"), [("WEB_CONCURRENCY", "two"), ("WEB_CONCURRENCY", "0"),
                                              ("GUNICORN_THREADS", "²"), ("LOG_LEVEL", "loud")])
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
-    with pytest.raises(ServerSettingsError, match=name):
+    with pytest.raises(ConfigError, match=name):
         ServerSettings.from_env(port=9696, threads=1, env={name: value})
 
 

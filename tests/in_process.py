@@ -9,6 +9,15 @@ from typing import Any
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from marketing_service.config import MarketingConfig
+
+
+def config_for(folder: Path, churn_url: str, **extra: Any) -> MarketingConfig:
+    """Marketing's settings for a test: its database and mail under `folder`, no background loop unless asked."""
+    settings: dict[str, Any] = {"churn_url": churn_url, "db_path": folder / "marketing.db", "mail_dir": folder / "mail",
+                                "background": False, "churn_read_timeout": 2.0, "poll_interval": 0.1, **extra}
+    return MarketingConfig(**settings)
+
 
 class Answer:
     def __init__(self, response: TestResponse):

@@ -15,9 +15,8 @@ import pytest
 
 from harness.postgres import PostgresCluster
 from marketing_service import create_app
-from marketing_service.config import MarketingConfig
 from tests.helpers import Gunicorn, Marketing
-from tests.in_process import InProcess
+from tests.in_process import InProcess, config_for
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +61,6 @@ def marketing_app(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> 
     """Marketing in process on a SQLite file, beside the real churn, with no background loop: for requests that
     must be refused before anything is stored (so the module's tests can share it) and for pages."""
     folder = tmp_path_factory.mktemp("marketing-app")
-    app = create_app(MarketingConfig(churn_url=churn.url, db_path=folder / "marketing.db", mail_dir=folder / "mail",
-                                     background=False, churn_read_timeout=2.0))
+    app = create_app(config_for(folder, churn.url))
     yield InProcess(app, folder / "marketing.db")
     app.extensions["marketing"].storage.close()

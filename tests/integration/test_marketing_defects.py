@@ -18,17 +18,11 @@ from flask.testing import FlaskClient
 from marketing_service import create_app
 from marketing_service.config import MarketingConfig
 from tests.helpers import fetch_all
+from tests.in_process import config_for
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 from tests.stub_churn import StubChurn, scored
 
 BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
-
-
-def config_for(tmp_path: Path, churn_url: str, **extra: Any) -> MarketingConfig:
-    settings: dict[str, Any] = {"churn_url": churn_url, "db_path": tmp_path / "marketing.db",
-                                "mail_dir": tmp_path / "mail", "background": False, "churn_read_timeout": 2.0,
-                                "poll_interval": 0.1, **extra}
-    return MarketingConfig(**settings)
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 from pathlib import Path
 
 import psycopg
@@ -35,9 +37,21 @@ class Marketing(Gunicorn):
         env = {"CHURN_URL": churn_url, "MARKETING_DB": self.db, "MAIL_DIR": str(self.mail_dir),
                "POLL_INTERVAL": "0.2", "CHURN_READ_TIMEOUT": "2", **postgres, **(extra or {})}
         super().__init__("marketing_service", env, workers=workers)
+        self.env.setdefault("PUBLIC_URL", self.url)  # unsubscribe links point where this one is reached
 
-    def emails(self) -> list[Path]:
-        return sorted(self.mail_dir.glob("offer-*.eml")) if self.mail_dir.exists() else []
+    def emails(self, to: str | Collection[str] | None = None) -> list[Path]:
+        """The offer emails written so far; with `to`, only those to that address (or any of those, in any
+        case): a server shared by a module's tests holds the others' mail too."""
+        found = sorted(self.mail_dir.glob("offer-*.eml")) if self.mail_dir.exists() else []
+        if to is None:
+            return found
+        wanted = {to.lower()} if isinstance(to, str) else {address.lower() for address in to}
+        return [path for path in found if recipient(path).lower() in wanted]
+
+
+def recipient(eml: Path) -> str:
+    with eml.open("rb") as f:
+        return parseaddr(BytesHeaderParser().parse(f)["To"] or "")[1]
 
 
 def customer(base: dict, customerid: str, name: str = "Ann Lee") -> dict:

@@ -1,6 +1,6 @@
 """The e2e tests use the session-wide fixtures of tests/conftest.py (a trained model, a churn service), and
-these: a headless Chromium (Debian's, driven by Playwright) and a page that fails its test on any console
-error."""
+these: a headless Chromium (Debian's, driven by Playwright), a page that fails its test on any console
+error, and one real marketing per module (its tests use customer ids of their own)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,9 +8,17 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.helpers import Gunicorn, Marketing
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def marketing(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketing]:
+    with Marketing(tmp_path_factory.mktemp("marketing"), churn.url) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""The integration fixtures: a marketing service (real gunicorn) on a fresh database, beside the session churn,
-and `marketing_app`, one marketing per module in this process for what needs no process of its own.
+"""The integration fixtures: a marketing service (real gunicorn) per module and back end, beside the session
+churn, and `marketing_app`, one marketing per module in this process for what needs no process of its own.
 
 Tests that touch storage take `backend` (through `marketing` or `new_db`) and, in a module that asks for
-both (`BACKENDS`), run on both back ends:
-SQLite, the default, and PostgreSQL on one throwaway cluster per session (harness/postgres.py), a fresh
-database per test. A missing PostgreSQL fails those tests; it is installed by scripts/install-test-deps.sh.
+both (`BACKENDS`), run on both back ends: SQLite, the default, and PostgreSQL on one throwaway cluster per
+session (harness/postgres.py), a fresh database per module (the `marketing` server's) or per call of
+`new_db`. A missing PostgreSQL fails those tests; it is installed by scripts/install-test-deps.sh.
 """
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module that sets `BACKENDS = ("sqlite", "postgres")` runs its storage tests on both; the others, and
-    a test that pins `backend` itself, keep what they chose (SQLite by default)."""
-    pinned = any(m.args and m.args[0] == "backend" for m in metafunc.definition.iter_markers("parametrize"))
-    if "backend" in metafunc.fixturenames and not pinned:
-        metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", ("sqlite",)), indirect=True)
+    """A module that sets `BACKENDS = ("sqlite", "postgres")` runs its storage tests on both, one back end
+    after the other (the parameter is module-scoped, so a module's server per back end starts once);
+    a test marked `@pytest.mark.backends("sqlite")` keeps to the ones it names."""
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        chosen = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
+        metafunc.parametrize("backend", chosen, indirect=True, scope="module")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
@@ -50,9 +52,16 @@ def new_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Call
     return make
 
 
-@pytest.fixture
-def marketing(churn: Gunicorn, tmp_path: Path, new_db: Callable[..., str]) -> Iterator[Marketing]:
-    with Marketing(tmp_path, churn.url, db=new_db()) as server:
+@pytest.fixture(scope="module")
+def marketing(churn: Gunicorn, backend: str, request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketing]:
+    """One real marketing (gunicorn, 2 workers, mail delivery running) per module and back end, with the
+    module's `MARKETING_SETTINGS` if it has any: its tests share it, so each uses customer ids and addresses
+    of its own and counts only what it made."""
+    folder = tmp_path_factory.mktemp(f"marketing-{backend}")
+    cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster") if backend == "postgres" else None
+    settings = getattr(request.module, "MARKETING_SETTINGS", {})
+    with Marketing(folder, churn.url, settings, db=cluster.create_database() if cluster else None) as server:
         yield server
 
 

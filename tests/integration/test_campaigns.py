@@ -1,6 +1,6 @@
 """Campaigns over real gunicorn (DESIGN §8): a CSV as exported, bad rows refused by line, exactly one decision
 per accepted customer, the offers in the outbox, formula cells neutralised in the downloads, and bad files
-answered clearly without storing anything."""
+answered clearly without storing anything (refused in process; the 60 MB upload by the real server)."""
 from __future__ import annotations
 
 import csv
@@ -12,9 +12,16 @@ import pytest
 import requests
 
 from tests.helpers import Gunicorn, Marketing, count, wait_for
+from tests.in_process import Answer, InProcess
 from tests.integration.campaign_files import finished, telco_csv, upload
 
 BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
+
+
+def upload_in_process(service: InProcess, body: bytes, **settings: str) -> Answer:
+    """A refused upload needs no server of its own: the app in this process answers it (DESIGN §10)."""
+    return service.post("/api/campaigns", content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(body), "customers.csv", "text/csv"), "name": "test", **settings})
 
 
 def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_line(marketing: Marketing) -> None:
@@ -39,7 +46,8 @@ def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_li
     assert all(r["reasons"] for r in results if r["decision"] == "offer")  # a likely churner always has reasons
     label = f"campaign-{status['id']}"
     assert count(marketing.db, "SELECT COUNT(*) FROM offers WHERE campaign = ?", label) == status["offers"]
-    wait_for(lambda: len(marketing.emails()) == status["offers"], timeout=30, what="every offer email")
+    addresses = {f"k{i}@example.com" for i in range(400)}  # telco_csv's, for this campaign's rows
+    wait_for(lambda: len(marketing.emails(to=addresses)) == status["offers"], timeout=30, what="every offer email")
 
 
 def test_formula_cells_are_neutralised_in_the_downloads(marketing: Marketing) -> None:
@@ -61,18 +69,19 @@ def test_formula_cells_are_neutralised_in_the_downloads(marketing: Marketing) ->
     (b"", "empty"),
     (b"just,some,words\n1,2,3\n", "customerid"),
 ])
-def test_unusable_files_get_a_clear_422_and_store_nothing(marketing: Marketing, body: bytes, what: str) -> None:
-    response = upload(marketing, body)
+def test_unusable_files_get_a_clear_422_and_store_nothing(marketing_app: InProcess, body: bytes, what: str) -> None:
+    response = upload_in_process(marketing_app, body)
     assert response.status_code == 422, response.text
     assert what in response.json()["error"]["message"]
-    assert count(marketing.db, "SELECT COUNT(*) FROM campaigns") == 0
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM campaigns") == 0
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
+@pytest.mark.backends("sqlite")  # no storage involved: one back end is enough
 def test_a_60_mb_file_is_a_413_over_the_default_50_mb_limit(marketing: Marketing) -> None:
+    before = count(marketing.db, "SELECT COUNT(*) FROM campaigns")
     response = upload(marketing, b"customerID,email\n" + b"x" * 60_000_000)
     assert response.status_code == 413 and response.json()["error"]["code"]
-    assert count(marketing.db, "SELECT COUNT(*) FROM campaigns") == 0
+    assert count(marketing.db, "SELECT COUNT(*) FROM campaigns") == before
 
 
 def test_a_json_campaign_takes_the_same_customers_and_settings(marketing: Marketing) -> None:
@@ -88,11 +97,11 @@ def test_a_json_campaign_takes_the_same_customers_and_settings(marketing: Market
     assert (status["accepted"], status["rejected"], status["offers"], status["holdout"]) == (2, 1, 1, 0)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # no storage involved: one back end is enough
-def test_bad_settings_are_named_field_by_field(marketing: Marketing) -> None:
-    response = upload(marketing, telco_csv(2), mode="random", holdout="2")
+def test_bad_settings_are_named_field_by_field(marketing_app: InProcess) -> None:
+    response = upload_in_process(marketing_app, telco_csv(2), mode="random", holdout="2")
     assert response.status_code == 422
     assert {d["field"] for d in response.json()["error"]["details"]} == {"mode", "holdout"}
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM campaigns") == 0
 
 
 def test_outcomes_give_the_uplift_of_offered_over_holdout(marketing: Marketing) -> None:
@@ -113,7 +122,7 @@ def test_outcomes_give_the_uplift_of_offered_over_holdout(marketing: Marketing) 
     assert answer["uplift"]["customers_kept"] == pytest.approx((rate_h - rate_o) * len(offered))
 
 
-def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, tmp_path: Path,
+def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, marketing: Marketing, tmp_path: Path,
                                                                new_db: Callable[..., str]) -> None:
     """At most one offer per customer per OFFER_COOLDOWN_DAYS across campaigns, the form's included."""
     from tests.samples import LIKELY_CHURNER
@@ -125,8 +134,7 @@ def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, 
         assert finished(server, created["id"])["offers"] == 1
         return requests.post(f"{server.url}/api/customers", json=record, timeout=10).json()["customers"][0]
 
-    with Marketing(tmp_path / "a", churn.url, db=new_db(tmp_path / "a")) as server:
-        answer = form_then_campaign(server, "COOL-1")
-        assert answer["churn"] is True and answer["offer"] is None
-    with Marketing(tmp_path / "b", churn.url, {"OFFER_COOLDOWN_DAYS": "0"}, db=new_db(tmp_path / "b")) as server:
+    answer = form_then_campaign(marketing, "COOL-1")  # the default cooldown
+    assert answer["churn"] is True and answer["offer"] is None
+    with Marketing(tmp_path, churn.url, {"OFFER_COOLDOWN_DAYS": "0"}, db=new_db()) as server:
         assert form_then_campaign(server, "COOL-2")["offer"] is not None

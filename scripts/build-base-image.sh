@@ -43,10 +43,11 @@ fi
 [ -n "$mirror" ] || { echo "error: no Debian mirror found in /etc/apt/sources.list*" >&2; exit 1; }
 
 rootfs="$(mktemp -d /tmp/python-base-rootfs.XXXXXX)"
-trap '$sudo_cmd rm -rf "$rootfs"' EXIT
+log="$rootfs.log"  # one per run: the two layouts may be built at once
+trap '$sudo_cmd rm -rf "$rootfs" "$log"' EXIT
 echo "debootstrap $SUITE from $mirror (about a minute)"
 $sudo_cmd debootstrap --variant=minbase --include="$packages" \
-  "$SUITE" "$rootfs" "$mirror" >/tmp/debootstrap.log 2>&1 || { tail -20 /tmp/debootstrap.log >&2; exit 1; }
+  "$SUITE" "$rootfs" "$mirror" >"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
 if [ "$LAYOUT" = official ]; then
   $sudo_cmd bash "$(dirname "$0")/install-cpython-usr-local.sh" "$rootfs"
 fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium wrk docker-compose openjdk-17-jre-headless prometheus postgresql)
+apt_packages=(chromium wrk docker-compose openjdk-17-jre-headless prometheus postgresql debootstrap)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

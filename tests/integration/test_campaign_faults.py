@@ -15,7 +15,8 @@ from tests.integration.campaign_files import finished, telco_csv, upload
 
 BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
 
-ROWS = 40_000
+ROWS = 20_000  # seconds of work: long enough to be stopped mid-way
+BUDGET = "600"  # offers (and emails) per campaign: enough to count, few enough to write quickly
 
 
 def status_of(server: Marketing, campaign_id: int) -> dict:
@@ -38,7 +39,7 @@ def assert_decided_exactly_once(server: Marketing, campaign_id: int) -> dict:
 def test_a_worker_killed_mid_campaign_loses_no_row_and_doubles_no_offer(churn: Gunicorn, tmp_path: Path,
                                                                        new_db: Callable[..., str]) -> None:
     with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3"}, db=new_db()) as server:
-        campaign_id = upload(server, telco_csv(ROWS, prefix="KILL"), mode="expected_value", max_offers="3000").json()["id"]
+        campaign_id = upload(server, telco_csv(ROWS, prefix="KILL"), mode="expected_value", max_offers=BUDGET).json()["id"]
         wait_for(lambda: 0 < status_of(server, campaign_id)["scored"] < ROWS, timeout=60, what="the campaign under way")
         victim = worker_pids(server.proc.pid)[0]
         os.kill(victim, signal.SIGKILL)
@@ -52,7 +53,7 @@ def test_churn_stopping_mid_campaign_waits_then_finishes_by_itself(model_dir: Pa
     churn = Gunicorn("churn_service", {"MODEL_PATH": str(model_dir / "model.bin")}, workers=1).start()
     try:
         with Marketing(tmp_path, churn.url, {"LEASE_SECONDS": "3", "CHURN_READ_TIMEOUT": "1"}, db=new_db()) as server:
-            campaign_id = upload(server, telco_csv(ROWS, prefix="WAIT")).json()["id"]
+            campaign_id = upload(server, telco_csv(ROWS, prefix="WAIT"), max_offers=BUDGET).json()["id"]
             wait_for(lambda: 0 < status_of(server, campaign_id)["scored"] < ROWS, timeout=60, what="the campaign under way")
             churn.stop()
             waiting = wait_for(lambda: (s := status_of(server, campaign_id))["status"] == "waiting_for_churn" and s,

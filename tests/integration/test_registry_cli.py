@@ -6,6 +6,8 @@ from pathlib import Path
 
 from tests.helpers import run_train
 
+QUICK = ("--folds", "2")  # these tests are about the registry, not the cross-validation
+
 
 def state(registry: Path) -> tuple[str, list[str], list[str]]:
     versions = sorted(p.name for p in registry.iterdir() if not p.name.startswith(".") and p.is_dir())
@@ -14,7 +16,7 @@ def state(registry: Path) -> tuple[str, list[str], list[str]]:
 
 def test_the_lifecycle_from_an_empty_registry(tmp_path: Path) -> None:
     registry = tmp_path / "registry"
-    first = run_train("--registry", registry)
+    first = run_train("--registry", registry, *QUICK)
     assert first.returncode == 0, first.stderr
     assert "current model: none" in first.stdout and "PROMOTED" in first.stdout
     current, history, versions = state(registry)
@@ -22,7 +24,7 @@ def test_the_lifecycle_from_an_empty_registry(tmp_path: Path) -> None:
     assert {"model.bin", "model.json", "model.onnx", "model.pmml", "roc.png"} <= {p.name for p in (registry / current).iterdir()}
 
     # A weaker candidate (heavy regularisation) is kept beside the current one, not served; exit 0.
-    worse = run_train("--registry", registry, "--C", "0.001")
+    worse = run_train("--registry", registry, "--C", "0.001", *QUICK)
     assert worse.returncode == 0, worse.stderr
     assert "KEPT, NOT PROMOTED" in worse.stdout and f"{current} is still served" in worse.stdout
     after, _, versions = state(registry)
@@ -49,11 +51,11 @@ def test_the_lifecycle_from_an_empty_registry(tmp_path: Path) -> None:
 
 def test_a_bad_data_file_is_one_line_and_leaves_the_registry_untouched(tmp_path: Path) -> None:
     registry = tmp_path / "registry"
-    assert run_train("--registry", registry).returncode == 0
+    assert run_train("--registry", registry, *QUICK).returncode == 0
     before = sorted(str(p.relative_to(registry)) for p in registry.rglob("*"))
     bad = tmp_path / "bad.csv"
     bad.write_text("customerID,gender\n1,female\n")
-    done = run_train("--registry", registry, "--data", bad)
+    done = run_train("--registry", registry, "--data", bad, *QUICK)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ") and "missing columns" in done.stderr
     assert sorted(str(p.relative_to(registry)) for p in registry.rglob("*")) == before
@@ -61,7 +63,7 @@ def test_a_bad_data_file_is_one_line_and_leaves_the_registry_untouched(tmp_path:
 
 def test_promoting_an_unknown_version_names_the_known_ones(tmp_path: Path) -> None:
     registry = tmp_path / "registry"
-    assert run_train("--registry", registry, "--promote", "never").returncode == 0
+    assert run_train("--registry", registry, "--promote", "never", *QUICK).returncode == 0
     assert not (registry / "CURRENT").exists()  # never: trained and kept, nothing served yet
     [version] = [p.name for p in registry.iterdir() if p.is_dir()]
     done = run_train("promote", "0123456789ab", "--registry", registry)

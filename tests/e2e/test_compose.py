@@ -3,8 +3,8 @@
 Runs with `docker compose` (v2) and with the older `docker-compose` (v1) on the offline Debian stand-in of
 python:3.11-slim, and with v2 on a base image with the official image's layout (CPython under /usr/local,
 site-packages), wherever a Docker engine answers; under CI=true a missing engine or Compose fails instead
-of skipping. Also: the `tools` profile training into churn's registry volume, and the `monitoring` profile
-(on the first layout only).
+of skipping. Also: the `tools` profile training into churn's registry volume (with v2, on both base
+layouts), and the `monitoring` profile (on the first layout only).
 """
 from __future__ import annotations
 
@@ -39,13 +39,21 @@ def built_layouts() -> set[str]:
 
 LAYOUTS = [("v2", "debian"), ("v1", "debian"), ("v2", "official")]  # the first also runs the monitoring profile
 ON_ONE_LAYOUT = {"test_the_monitoring_profile_scrapes_both_services_with_the_projects_rules"}
+ON_EACH_BASE = {"test_a_model_trained_with_the_tools_profile_is_served_without_a_restart"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test on every layout, but the monitoring profile on the first: its image is Debian's prometheus
-    package whatever the base, so a second layout would add a minute, not coverage."""
+    """Every test on every layout, but two. The monitoring profile runs on the first: its image is Debian's
+    prometheus package whatever the base. The tools-profile training runs once per base image (v2 on each):
+    the trainer image is what differs between bases, and v1 would run the same images again. Either would
+    add a minute, not coverage."""
     if "compose" in metafunc.fixturenames:
-        layouts = LAYOUTS[:1] if metafunc.function.__name__ in ON_ONE_LAYOUT else LAYOUTS
+        name = metafunc.function.__name__
+        layouts = LAYOUTS
+        if name in ON_ONE_LAYOUT:
+            layouts = LAYOUTS[:1]
+        elif name in ON_EACH_BASE:
+            layouts = [(generation, base) for generation, base in LAYOUTS if generation == "v2"]
         metafunc.parametrize("compose", layouts, ids=[f"{g}-{layout}" for g, layout in layouts], indirect=True,
                              scope="module")
 

@@ -17,6 +17,7 @@ from churn_service.web.compute_turns import ComputeTurns
 from churn_service.web.fast_path import FastPredict
 from churn_service.web.openapi import openapi_document
 from churn_service.web.routes import api
+from churn_service.web.token_guard import TokenGuard
 from http_common.errors import register_error_handlers
 from http_common.metrics import ServiceMetrics, instrument
 
@@ -56,6 +57,8 @@ def create_app(config: ChurnConfig | None = None) -> Flask:
     app.register_blueprint(api)
     app.wsgi_app = FastPredict(app.wsgi_app, state, config.max_body_bytes)  # type: ignore[method-assign]
     app.wsgi_app = ComputeTurns(app.wsgi_app, config.max_body_bytes)  # type: ignore[method-assign]
+    if config.api_token:
+        app.wsgi_app = TokenGuard(app.wsgi_app, config.api_token)  # type: ignore[method-assign]
     logging.getLogger(__name__).info(
         "serving model %s (%s scorer) from %s%s", serving.version, type(serving.scorer).__name__, model_path,
         f", following {config.model_registry}/CURRENT every {config.model_poll_seconds:g} s" if config.model_registry else "",

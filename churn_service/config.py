@@ -21,6 +21,7 @@ class ChurnConfig:
     drift_min_records: int = 500
     drift_dir: Path | None = None  # the workers' shared window; default: beside gunicorn's metrics, else a temp dir
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR: set by gunicorn.conf.py for its workers
+    api_token: str | None = None  # CHURN_API_TOKEN: when set, /predict*, /model and /drift need it (DESIGN §11)
 
     @property
     def max_body_bytes(self) -> int:
@@ -43,4 +44,5 @@ class ChurnConfig:
             drift_min_records=read.integer("DRIFT_MIN_RECORDS", cls.drift_min_records),
             drift_dir=read.path("DRIFT_DIR", drift_default),
             metrics_dir=metrics_dir,
+            api_token=read.text("CHURN_API_TOKEN", "") or None,
         )

@@ -44,7 +44,8 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.url_map.converters["rowid"] = RowIdConverter  # before any blueprint's rules are bound
-    client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout)
+    client = ChurnClient(config.churn_url, config.churn_connect_timeout, config.churn_read_timeout,
+                         token=config.churn_api_token)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
     links = Links(app.config["SECRET_KEY"], config.public_url)
     rules = OfferRules(config.campaign, config.offer_cooldown_days)

@@ -98,8 +98,10 @@ def _json(data: bytes) -> Any:
 
 class ChurnClient:
     def __init__(self, base_url: str, connect_timeout: float, read_timeout: float,
-                 pool: urllib3.PoolManager | None = None, batch_chunk: int = BATCH_CHUNK):
+                 pool: urllib3.PoolManager | None = None, batch_chunk: int = BATCH_CHUNK, token: str = ""):
         self.base_url, self.batch_chunk = base_url.rstrip("/"), batch_chunk
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}  # CHURN_API_TOKEN, when churn has one
+        self.post_headers = {**JSON_HEADERS, **self.auth}
         self.connect_timeout = connect_timeout
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.pool = pool or make_pool()
@@ -107,12 +109,13 @@ class ChurnClient:
     def _post(self, path: str, body: Any, offset: int = 0) -> Any:
         try:
             response = self.pool.request("POST", f"{self.base_url}{path}", body=orjson.dumps(body),
-                                         headers=JSON_HEADERS, timeout=self.timeout)
+                                         headers=self.post_headers, timeout=self.timeout)
         except HTTPError as exc:  # after the retries: refused, reset, timed out
             reason = getattr(exc, "reason", None) or exc
             raise ChurnUnavailable(f"churn unreachable: {type(reason).__name__}") from None
         answer = _json(response.data)
-        if 400 <= response.status < 500 and response.status not in (408, 429):
+        # 401/403: churn refuses us (its token, not the record): like being down, the records wait and are retried.
+        if 400 <= response.status < 500 and response.status not in (401, 403, 408, 429):
             raise _refusal(response.status, answer, offset)
         if response.status != 200:
             text = response.data[:200].decode("utf-8", "replace")
@@ -140,7 +143,7 @@ class ChurnClient:
 
     def _get(self, path: str, read_timeout: float) -> urllib3.BaseHTTPResponse:
         """No retries here: a person or a readiness probe is waiting for a quick, honest answer."""
-        return self.pool.request("GET", f"{self.base_url}{path}", retries=False,
+        return self.pool.request("GET", f"{self.base_url}{path}", retries=False, headers=self.auth,
                                  timeout=urllib3.Timeout(connect=self.connect_timeout, read=read_timeout))
 
     def read(self, path: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 @dataclass(frozen=True)
 class MarketingConfig:
     churn_url: str = "http://localhost:9696"
+    churn_api_token: str = ""  # CHURN_API_TOKEN: sent as a Bearer token when churn requires one (DESIGN §11)
     db_path: Path = Path("var/marketing.db")
     db_url: str = ""  # MARKETING_DB=postgresql://...: PostgreSQL instead of the SQLite file (DESIGN §9)
     db_pool_size: int = 10  # PostgreSQL connections per worker process: its threads, the background loop, downloads
@@ -57,6 +58,7 @@ class MarketingConfig:
             raise ConfigError("SECRET_KEY must be set when MARKETING_DB is a PostgreSQL URL (shared by every instance)")
         return cls(
             churn_url=churn_url,
+            churn_api_token=read.text("CHURN_API_TOKEN", ""),
             db_path=Path(database) if database and not db_url else cls.db_path,
             db_url=db_url,
             db_pool_size=read.integer("DB_POOL_SIZE", cls.db_pool_size, 2),

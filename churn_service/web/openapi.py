@@ -49,12 +49,21 @@ def _post(summary: str, request_ref: str, response_ref: str) -> dict[str, Any]:
             "413": _error("body or batch too large"),
             "415": _error("not JSON"),
             "422": _error("invalid record(s), one detail per bad field"),
+            **UNAUTHORIZED,
         },
+        **BEARER,
     }}
 
 
-def _get(summary: str, response: dict[str, Any]) -> dict[str, Any]:
+def _get(summary: str, response: dict[str, Any], guarded: bool = False) -> dict[str, Any]:
+    if guarded:
+        return {"get": {"summary": summary, "responses": {"200": response, **UNAUTHORIZED}, **BEARER}}
     return {"get": {"summary": summary, "responses": {"200": response}}}
+
+
+# The routes CHURN_API_TOKEN guards when it is set (web/token_guard.py); left unset, anyone may call them.
+UNAUTHORIZED = {"401": _error("CHURN_API_TOKEN is set and the request did not carry it as a Bearer token")}
+BEARER: dict[str, Any] = {"security": [{"bearer": []}, {}]}
 
 
 def drift_schema() -> dict[str, Any]:
@@ -114,11 +123,12 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
             "/healthz": _get("Liveness", _json("alive", "Status")),
             "/readyz": {"get": {"summary": "Readiness: model loaded and verified", "responses": {
                 "200": _json("ready", "Status"), "503": _error("not ready")}}},
-            "/model": _get("The model's manifest", any_json),
-            "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift")),
+            "/model": _get("The model's manifest", any_json, guarded=True),
+            "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift"),
+                           guarded=True),
             "/metrics": _get("Prometheus metrics", {"description": "Prometheus text format",
                                                     "content": {"text/plain": {"schema": {"type": "string"}}}}),
             "/openapi.json": _get("This document", any_json),
         },
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })

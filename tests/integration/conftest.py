@@ -40,28 +40,37 @@ def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
 
+@pytest.fixture(scope="module")
+def backend_cluster(backend: str, request: pytest.FixtureRequest) -> PostgresCluster | None:
+    """The session's PostgreSQL cluster when the back end is PostgreSQL; None for SQLite."""
+    return request.getfixturevalue("postgres_cluster") if backend == "postgres" else None
+
+
+def fresh_db(cluster: PostgresCluster | None, directory: Path) -> str:
+    """What MARKETING_DB takes for a fresh database: a new one on the cluster, or a SQLite file in `directory`."""
+    return cluster.create_database() if cluster else str(directory / "marketing.db")
+
+
 @pytest.fixture
-def new_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., str]:
-    """Makes a fresh database of the test's back end: a SQLite file in `directory` (the test's temp dir by
-    default), or a new database on the session's PostgreSQL cluster. Returns what MARKETING_DB takes."""
-    cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster") if backend == "postgres" else None
+def new_db(backend_cluster: PostgresCluster | None, tmp_path: Path) -> Callable[..., str]:
+    """Makes a fresh database of the test's back end (a SQLite file in `directory`, the test's temp dir by
+    default)."""
 
     def make(directory: Path = tmp_path) -> str:
-        return cluster.create_database() if cluster else str(directory / "marketing.db")
+        return fresh_db(backend_cluster, directory)
 
     return make
 
 
 @pytest.fixture(scope="module")
-def marketing(churn: Gunicorn, backend: str, request: pytest.FixtureRequest,
+def marketing(churn: Gunicorn, backend: str, backend_cluster: PostgresCluster | None, request: pytest.FixtureRequest,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketing]:
     """One real marketing (gunicorn, 2 workers, mail delivery running) per module and back end, with the
     module's `MARKETING_SETTINGS` if it has any: its tests share it, so each uses customer ids and addresses
     of its own and counts only what it made."""
     folder = tmp_path_factory.mktemp(f"marketing-{backend}")
-    cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster") if backend == "postgres" else None
     settings = getattr(request.module, "MARKETING_SETTINGS", {})
-    with Marketing(folder, churn.url, settings, db=cluster.create_database() if cluster else None) as server:
+    with Marketing(folder, churn.url, settings, db=fresh_db(backend_cluster, folder)) as server:
         yield server
 
 

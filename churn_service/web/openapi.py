@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from churn_service.web.token_guard import is_guarded
 from feature_contract import BINARY, CATEGORICAL, CUSTOMER_ID_MAX, NUMERIC
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
 
@@ -49,21 +50,24 @@ def _post(summary: str, request_ref: str, response_ref: str) -> dict[str, Any]:
             "413": _error("body or batch too large"),
             "415": _error("not JSON"),
             "422": _error("invalid record(s), one detail per bad field"),
-            **UNAUTHORIZED,
         },
-        **BEARER,
     }}
 
 
-def _get(summary: str, response: dict[str, Any], guarded: bool = False) -> dict[str, Any]:
-    if guarded:
-        return {"get": {"summary": summary, "responses": {"200": response, **UNAUTHORIZED}, **BEARER}}
+def _get(summary: str, response: dict[str, Any]) -> dict[str, Any]:
     return {"get": {"summary": summary, "responses": {"200": response}}}
 
 
-# The routes CHURN_API_TOKEN guards when it is set (web/token_guard.py); left unset, anyone may call them.
-UNAUTHORIZED = {"401": _error("CHURN_API_TOKEN is set and the request did not carry it as a Bearer token")}
-BEARER: dict[str, Any] = {"security": [{"bearer": []}, {}]}
+def _mark_guarded(paths: dict[str, Any]) -> dict[str, Any]:
+    """The routes web/token_guard.py guards (by its own rule) get their 401 and the optional bearer scheme:
+    with CHURN_API_TOKEN set they need it; left unset, anyone may call them."""
+    for path, item in paths.items():
+        if is_guarded(path):
+            for operation in item.values():
+                operation["responses"]["401"] = _error("CHURN_API_TOKEN is set and the request did not carry it"
+                                                       " as a Bearer token")
+                operation["security"] = [{"bearer": []}, {}]
+    return paths
 
 
 def drift_schema() -> dict[str, Any]:
@@ -117,18 +121,17 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "Churn service", "version": "1",
                  "description": "Scores Telco customers with the trained churn model."},
-        "paths": {
+        "paths": _mark_guarded({
             "/predict": _post("Score one customer", "Customer", "Prediction"),
             "/predict/batch": _post("Score up to MAX_BATCH customers, all or nothing", "Batch", "BatchPredictions"),
             "/healthz": _get("Liveness", _json("alive", "Status")),
             "/readyz": {"get": {"summary": "Readiness: model loaded and verified", "responses": {
                 "200": _json("ready", "Status"), "503": _error("not ready")}}},
-            "/model": _get("The model's manifest", any_json, guarded=True),
-            "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift"),
-                           guarded=True),
+            "/model": _get("The model's manifest", any_json),
+            "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift")),
             "/metrics": _get("Prometheus metrics", {"description": "Prometheus text format",
                                                     "content": {"text/plain": {"schema": {"type": "string"}}}}),
             "/openapi.json": _get("This document", any_json),
-        },
+        }),
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })

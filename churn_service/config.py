@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from http_common.env import ConfigError, Env
+from http_common.env import ConfigError, Env, refuse_weak_secret
 
 __all__ = ["ChurnConfig", "ConfigError"]
 
@@ -31,18 +31,22 @@ class ChurnConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChurnConfig:
         read = Env(env)
         metrics_dir = read.raw("PROMETHEUS_MULTIPROC_DIR") or None
+        api_token = read.raw("CHURN_API_TOKEN") or None
+        if api_token is not None:  # unset leaves churn open (the course's way); set, it must be worth guessing
+            refuse_weak_secret("CHURN_API_TOKEN", api_token)
         # Every worker of one gunicorn must share the drift window: gunicorn's fresh metrics dir (made before
         # the workers fork) is shared.
         drift_default = Path(metrics_dir) / "drift" if metrics_dir else None
         return cls(
             model_path=read.path("MODEL_PATH", cls.model_path),
             model_registry=read.path("MODEL_REGISTRY", None),
-            model_poll_seconds=read.number("MODEL_POLL_SECONDS", cls.model_poll_seconds, 0, above=True),
-            max_batch=read.integer("MAX_BATCH", cls.max_batch),
-            max_body_mb=read.integer("MAX_BODY_MB", cls.max_body_mb),
-            drift_window=read.integer("DRIFT_WINDOW", cls.drift_window, minimum=0),
-            drift_min_records=read.integer("DRIFT_MIN_RECORDS", cls.drift_min_records),
+            model_poll_seconds=read.number("MODEL_POLL_SECONDS", cls.model_poll_seconds, 0, above=True,
+                                            maximum=3600),
+            max_batch=read.integer("MAX_BATCH", cls.max_batch, maximum=1_000_000),
+            max_body_mb=read.integer("MAX_BODY_MB", cls.max_body_mb, maximum=1024),
+            drift_window=read.integer("DRIFT_WINDOW", cls.drift_window, minimum=0, maximum=1_000_000),
+            drift_min_records=read.integer("DRIFT_MIN_RECORDS", cls.drift_min_records, maximum=1_000_000),
             drift_dir=read.path("DRIFT_DIR", drift_default),
             metrics_dir=metrics_dir,
-            api_token=read.text("CHURN_API_TOKEN", "") or None,
+            api_token=api_token,
         )

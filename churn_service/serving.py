@@ -41,6 +41,9 @@ def load_serving(model_path: Path) -> Serving:
         scorer = build_scorer(model.dv, model.model)
     except ValueError as exc:  # e.g. a model using features outside the contract
         raise ArtifactError(f"{model_path}: {exc}") from None
-    drift = drift_bins(model.manifest)
-    return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest), build_kernel(scorer),
-                   drift, build_drift_columns(drift))
+    try:  # the manifest's statistics were checked at load; this is the last guard, not the check
+        drift = drift_bins(model.manifest)
+        return Serving(model, scorer, build_explainer(model.dv, model.model, model.manifest), build_kernel(scorer),
+                       drift, build_drift_columns(drift))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{model_path}: its drift statistics cannot be used: {exc!r}") from None

@@ -68,7 +68,9 @@ def _number(field: str, value: Any) -> float | int:
             raise ValueError("must be a number") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
-    if not math.isfinite(value):
+    # Only a float can be nan or inf; an int always is finite, and math.isfinite would overflow on one of 400
+    # digits (JSON allows it) where the range test below refuses it plainly.
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
     if not low <= value <= high:
         raise ValueError(f"must be between {low:g} and {high:g}")

@@ -107,12 +107,48 @@ def read_json(request: Request) -> Any:
 
 def parse_json(raw: bytes) -> Any:
     """JSON through orjson, or through the standard library where orjson refuses what it reads (NaN and
-    Infinity, which then get a 422 naming the field); a 400 ApiError for anything that is not JSON."""
+    Infinity, which then get a 422 naming the field); a 400 ApiError for anything that is not JSON.
+
+    The standard library also lets `"\\ud800"` through: a lone surrogate, text no UTF-8 answer, log line or
+    database can hold. orjson refuses it, so only a body read here can carry one, and it is refused here,
+    before anything counts, scores or stores the record."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
+    where = _not_unicode(value)
+    if where is not None:
+        raise ApiError(400, "invalid_text", "the body holds text that is not valid Unicode (a lone surrogate)",
+                       [{"field": where, "message": "is not valid Unicode: it holds a lone surrogate such as \\ud800"}])
+    return value
+
+
+def _not_unicode(value: Any) -> str | None:
+    """Where the first string (key or value) that UTF-8 cannot encode is, as `customers[0].contract`; or None.
+    A loop, not recursion: the body may nest as deep as the parser allowed."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                named = f"{path}.{key}" if path else str(key)
+                if not _encodes(key):
+                    return named.encode("utf-8", "backslashreplace").decode()
+                stack.append((named, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(item))
+        elif isinstance(item, str) and not _encodes(item):
+            return path.encode("utf-8", "backslashreplace").decode() or "body"
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

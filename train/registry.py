@@ -1,16 +1,20 @@
 """The model registry of DESIGN §7: one folder per version, and `CURRENT` naming the one served.
 
-`CURRENT` and `HISTORY` (every version served, oldest first, for rollback) are replaced atomically, and
+`CURRENT` and `HISTORY` (every version served, oldest first, for rollback) are replaced atomically, under
+an exclusive lock on `<registry>/.lock` (so a promote and a rollback at once cannot interleave them), and
 a version appears only once complete (trained into a staging folder, then renamed into place), so the
 churn service never reads a half-written model and a failed run leaves the registry as it was.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,24 +75,41 @@ class Registry:
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
-    def promote(self, version: str) -> None:
+    def promote(self, version: str) -> bool:
+        """Serve `version`; True if that changed CURRENT (False: it was already served)."""
         if version not in self.versions():
             known = ", ".join(self.versions()) or "none"
             raise RegistryError(f"no version {version!r} in {self.root} (versions: {known})")
-        if version == self.current():
-            return
-        self._replace("HISTORY", "".join(f"{v}\n" for v in [*self.history(), version]))
-        self._replace("CURRENT", version + "\n")
+        with self._locked():
+            if version == self.current():
+                return False
+            self._replace("HISTORY", "".join(f"{v}\n" for v in [*self.history(), version]))
+            self._replace("CURRENT", version + "\n")
+        return True
 
     def rollback(self) -> str:
         """Serve again the version served before the current one; returns it."""
-        history = self.history()
-        if len(history) < 2:
-            raise RegistryError(f"nothing to roll back to in {self.root}: only {len(history)} version(s) ever served")
-        previous = history[-2]
-        self._replace("HISTORY", "".join(f"{v}\n" for v in history[:-1]))
-        self._replace("CURRENT", previous + "\n")
+        with self._locked():
+            history = self.history()
+            if len(history) < 2:
+                raise RegistryError(f"nothing to roll back to in {self.root}: only {len(history)} version(s) ever served")
+            previous = history[-2]
+            self._replace("HISTORY", "".join(f"{v}\n" for v in history[:-1]))
+            self._replace("CURRENT", previous + "\n")
         return previous
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Held from reading HISTORY to replacing CURRENT: a read-modify-write that two commands at once
+        would otherwise interleave (one's change lost, or CURRENT not the last of HISTORY). The lock is
+        the kernel's (flock), so a command that dies mid-way releases it."""
+        try:
+            lock = open(self.root / ".lock", "a")  # noqa: SIM115 - held across the block, closed below
+        except OSError as exc:
+            raise RegistryError(f"cannot lock registry {self.root}: {exc.strerror}") from None
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _replace(self, name: str, text: str) -> None:
         with tempfile.NamedTemporaryFile("w", dir=self.root, prefix=f".{name}.", delete=False) as tmp:

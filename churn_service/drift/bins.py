@@ -93,7 +93,7 @@ def _numeric(name: str, stats: dict[str, Any]) -> FeatureBins:
 def _categorical(name: str, stats: dict[str, Any]) -> FeatureBins:
     categories: dict[Any, int] = {category: i for i, category in enumerate(stats["frequencies"])}
     # The manifest writes every category as text; binary features arrive as the numbers 0 and 1.
-    categories |= {int(c): i for c, i in list(categories.items()) if c.isdigit()}
+    categories |= {int(c): i for c, i in list(categories.items()) if c.isascii() and c.isdigit()}
     return FeatureBins(name, (*stats["frequencies"].values(), 0.0), categories=categories,
                        unseen=len(stats["frequencies"]))
 

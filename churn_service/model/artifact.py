@@ -16,6 +16,8 @@ from typing import Any
 
 import sklearn
 
+from churn_service.model.manifest import ManifestInvalid, check_manifest
+
 log = logging.getLogger(__name__)
 
 # Exactly what a pickled (DictVectorizer, LogisticRegression) refers to, across numpy 1.x and 2.x names.
@@ -60,7 +62,7 @@ class LoadedModel:
 
     @property
     def threshold(self) -> float:
-        return float(self.manifest.get("threshold", 0.5))
+        return float(self.manifest.get("threshold", 0.5))  # checked at load: a number from 0 to 1
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -72,6 +74,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"manifest {path} is unreadable: {exc}") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
         raise ArtifactError(f"manifest {path} has no sha256")
+    try:
+        check_manifest(manifest)
+    except ManifestInvalid as exc:
+        raise ArtifactError(f"manifest {path}: {exc}; refusing to load it") from None
     return manifest
 
 

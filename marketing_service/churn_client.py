@@ -114,8 +114,10 @@ class ChurnClient:
             reason = getattr(exc, "reason", None) or exc
             raise ChurnUnavailable(f"churn unreachable: {type(reason).__name__}") from None
         answer = _json(response.data)
-        # 401/403: churn refuses us (its token, not the record): like being down, the records wait and are retried.
-        if 400 <= response.status < 500 and response.status not in (401, 403, 408, 429):
+        misconfigured = self._misconfigured(path.partition("?")[0], response.status)
+        if misconfigured:  # churn refuses us, not the record: like being down, the records wait and are retried
+            raise ChurnUnavailable(misconfigured)
+        if 400 <= response.status < 500 and response.status not in (408, 429):
             raise _refusal(response.status, answer, offset)
         if response.status != 200:
             text = response.data[:200].decode("utf-8", "replace")
@@ -156,8 +158,27 @@ class ChurnClient:
         answer = _json(response.data) if response.status == 200 else None
         return answer if isinstance(answer, dict) else None
 
-    def reachable(self) -> bool:
+    def _misconfigured(self, path: str, status: int) -> str | None:
+        """Why churn refuses this service rather than a record (a wrong CHURN_API_TOKEN or CHURN_URL), or None."""
+        if status in (401, 403):
+            return (f"churn refused our token ({status})" if self.auth
+                    else f"churn asks for a token ({status}); set CHURN_API_TOKEN")
+        if status in (404, 405):
+            return f"churn has no {path} ({status}); check CHURN_URL"
+        return None
+
+    def check(self) -> tuple[bool, str | None]:
+        """(reachable, why churn refuses us). Its /readyz says whether it can score; GET /model, guarded like
+        /predict when churn has a token, says whether it takes ours: a wrong token or path is a misconfiguration
+        to report (marketing's /readyz), not an outage to wait out silently."""
         try:
-            return self._get("/readyz", 2).status == 200
+            ready = self._get("/readyz", 2).status
+            if ready != 200:
+                return False, self._misconfigured("/readyz", ready)
+            return True, self._misconfigured("/model", self._get("/model", 2).status)
         except HTTPError:
-            return False
+            return False, None
+
+    def reachable(self) -> bool:
+        reachable, refused = self.check()
+        return reachable and refused is None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from marketing_service.customers.records import is_utf8
 from marketing_service.offers.targets import MODES, expected_value
 
 NAME_MAX = 100
@@ -39,9 +40,11 @@ def _number(raw: Any, low: float, high: float, integer: bool = False) -> float |
         return None
     if isinstance(raw, bool):
         raise ValueError("must be a number")
+    if type(raw) is int and not low <= raw <= high:  # a 400-digit JSON integer: no float holds it (OverflowError)
+        raise ValueError(f"must be between {low:g} and {high:g}")
     try:
         value = float(raw.strip()) if isinstance(raw, str) else float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError("must be a number") from None
     if not math.isfinite(value) or not low <= value <= high:
         raise ValueError(f"must be between {low:g} and {high:g}")
@@ -67,6 +70,8 @@ def parse_settings(raw: Mapping[str, Any]) -> tuple[str, CampaignSettings]:
         errors["name"] = "is required"
     elif len(name) > NAME_MAX:
         errors["name"] = f"must be at most {NAME_MAX} characters"
+    elif not is_utf8(name):
+        errors["name"] = "must be valid Unicode text (it holds a lone surrogate)"
     mode = raw.get("mode") or "threshold"
     if mode not in MODES:
         errors["mode"] = f"must be one of {', '.join(MODES)}"

@@ -57,14 +57,20 @@ def json_rows(customers: Sequence[Any]) -> Iterator[tuple[int, Customer | Refusa
         yield position, _row(position, raw, None, None)
 
 
+def _shown_id(raw: Any) -> str:
+    """The customerid a reject is listed under: as sent, cut to 64 characters, a lone surrogate (JSON's
+    "\\ud800", which no UTF-8 column can hold) spelled out as its escape."""
+    customerid = raw.get("customerid", "") if isinstance(raw, dict) else ""
+    return str(customerid)[:64].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _row(line: int, raw: Any, width: int | None, expected: int | None) -> Customer | Refusal:
     if width is not None and expected is not None and width != expected:
-        return Refusal(line, str(raw.get("customerid", ""))[:64], {"row": f"has {width} cells, the header {expected}"})
+        return Refusal(line, _shown_id(raw), {"row": f"has {width} cells, the header {expected}"})
     try:
         return parse_customer(raw)
     except InvalidCustomer as exc:
-        customerid = raw.get("customerid", "") if isinstance(raw, dict) else ""
-        return Refusal(line, str(customerid)[:64], exc.errors)
+        return Refusal(line, _shown_id(raw), exc.errors)
 
 
 class _Rejoined(io.RawIOBase):

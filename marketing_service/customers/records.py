@@ -38,6 +38,15 @@ def _has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
 
 
+def is_utf8(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON's "\\ud800"): it cannot be stored, sent or shown as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(value: Any, max_len: int, required: bool) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -46,6 +55,8 @@ def _text(value: Any, max_len: int, required: bool) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     value = value.strip()
+    if not is_utf8(value):
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
     if len(value) > max_len:
         raise ValueError(f"must be at most {max_len} characters")
     if _has_control_chars(value):

@@ -38,14 +38,20 @@ class LogMailer:
         partial = self.mail_dir / f".tmp-offer-{offer_id}-{os.getpid()}-{threading.get_ident()}"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(mail.data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, 0o644)  # whatever the umask: the mail dir is read by other tools
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(partial, target)
+            try:
+                view = memoryview(mail.data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fchmod(fd, 0o644)  # whatever the umask: the mail dir is read by other tools
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(partial, target)
+        except BaseException:
+            # A full disk (or any failure) must not leave the half-written file: it would fill the disk further
+            # with every retry of a name that differs per thread.
+            partial.unlink(missing_ok=True)
+            raise
 
     def settle(self) -> None:
         """The renames reach the disk with the directory: without this, a power cut could lose a file whose

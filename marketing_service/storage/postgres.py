@@ -120,7 +120,10 @@ class PostgresStorage:
         self.pool.open(wait=False)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        # A row lock held elsewhere is waited for as long as SQLite waits for its write lock, then a 503.
+        # DB_BUSY_TIMEOUT_MS means here what it means on SQLite (tests/integration/test_db_busy_timeout.py): how
+        # long a write waits for another writer's lock before it gives up, then a 503. SQLite's one write lock is
+        # taken once per transaction; here each row lock a statement waits for gets the budget (lock_timeout), and
+        # so does waiting for a pooled connection (the pool's timeout), the one wait SQLite has no counterpart of.
         conn.execute(f"SET lock_timeout = {int(self.busy_timeout_ms)}")
 
     def init_db(self) -> None:

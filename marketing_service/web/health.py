@@ -28,7 +28,11 @@ def readyz() -> ResponseReturnValue:
     background = state().background.status
     if background == "dead":
         raise ApiError(503, "not_ready", "the background loop stopped; pending records and offers are not processed")
-    churn = "reachable" if state().client.reachable() else "unreachable"
+    reachable, refused = state().client.check()
+    if refused:  # churn answers but will never score for us as configured: pending records would wait forever
+        raise ApiError(503, "not_ready", refused,
+                       [{"field": "churn", "message": refused}])
+    churn = "reachable" if reachable else "unreachable"
     return jsonify({"status": "ready", "database": "ok", "churn": churn, "background": background})
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import inprocess, machine, report, train
+from bench.campaign import marketing_token
 from bench.sample import CUSTOMER
 from feature_contract import parse_record
 from harness import DATA, REPO, wrk
@@ -90,7 +91,9 @@ def marketing(model_path: Path, duration: float, workdir: Path) -> dict[str, Any
         env = {"CHURN_URL": churn.url, "MARKETING_DB": str(workdir / "bench.db"), "MAIL_DIR": str(workdir / "mail")}
         with Gunicorn("marketing_service", env, workers=2) as server:
             log.info("marketing POST /api/customers (churn behind it), 8 connections")
-            measured = wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template).as_dict()
+            marketer = {"Authorization": f"Bearer {marketing_token(server)}"}  # an importing script's token
+            measured = wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template,
+                               headers=marketer).as_dict()
             return {**measured, "workers_pss_mib": pss_mib(worker_pids(server.proc.pid))}
 
 

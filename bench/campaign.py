@@ -2,14 +2,18 @@
 
 The data set's rows repeated with fresh IDs are uploaded as one CSV; the clock stops when the campaign is
 `done`. Peak RSS of the marketing workers is sampled meanwhile. By default it starts churn and marketing
-under gunicorn here (2 workers each); `--url` points it at a running marketing instead (for example compose's,
-`--url http://127.0.0.1:8000`, with `--pids` from `docker top` or left empty).
+under gunicorn here (2 workers each) and makes itself an API token; `--url` points it at a running marketing
+instead (for example compose's, `--url http://127.0.0.1:8000`, with `--pids` from `docker top` or left empty),
+with a marketer's API token in MARKETING_TOKEN (or `--token`), made where that marketing runs:
+`MARKETING_TOKEN=$(docker compose exec -T marketing python -m marketing_service tokens create bench --role marketer)`.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,8 +32,20 @@ log = logging.getLogger("bench.campaign")
 RESULTS = REPO / "bench" / "results"
 
 
-def run_campaign(url: str, body: bytes, pids: list[int]) -> dict[str, Any]:
+def marketing_token(server: Gunicorn, name: str = "bench") -> str:
+    """A marketer's API token on the server's database, made as an operator makes one (DESIGN §11):
+    `python -m marketing_service tokens create` under the server's environment, so on its MARKETING_DB."""
+    done = subprocess.run([sys.executable, "-m", "marketing_service", "tokens", "create", name, "--role", "marketer"],
+                          cwd=REPO, env=server.env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"tokens create failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    return done.stdout.strip()
+
+
+def run_campaign(url: str, token: str, body: bytes, pids: list[int]) -> dict[str, Any]:
     peak, stop = {pid: 0 for pid in pids}, threading.Event()
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
 
     def sample() -> None:
         while not stop.is_set():
@@ -43,12 +59,12 @@ def run_campaign(url: str, body: bytes, pids: list[int]) -> dict[str, Any]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.monotonic()
-    response = requests.post(f"{url}/api/campaigns", files={"file": ("customers.csv", body, "text/csv")},
-                             data={"name": "bench", "mode": "expected_value", "max_offers": "5000"}, timeout=300)
+    response = http.post(f"{url}/api/campaigns", files={"file": ("customers.csv", body, "text/csv")},
+                         data={"name": "bench", "mode": "expected_value", "max_offers": "5000"}, timeout=300)
     response.raise_for_status()
     uploaded = time.monotonic() - started
     campaign_id = response.json()["id"]
-    while (status := requests.get(f"{url}/api/campaigns/{campaign_id}", timeout=10).json())["status"] != "done":
+    while (status := http.get(f"{url}/api/campaigns/{campaign_id}", timeout=10).json())["status"] != "done":
         if status["status"] == "failed":
             raise RuntimeError(f"campaign failed: {status}")
         time.sleep(0.25)
@@ -66,8 +82,14 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a running marketing service (default: start churn and marketing here)")
     parser.add_argument("--pids", default="", help="with --url: worker pids to sample RSS of, comma-separated")
+    parser.add_argument("--token", help="with --url: a marketer's API token (default: the MARKETING_TOKEN environment"
+                        " variable; better there than on a command line others can list)")
     parser.add_argument("--label", default="local", help="where it ran, for the results file (local, compose)")
     args = parser.parse_args()
+    token = args.token or os.environ.get("MARKETING_TOKEN", "")
+    if args.url and not token:
+        parser.error("--url needs a marketer's API token in MARKETING_TOKEN (or --token): "
+                     "python -m marketing_service tokens create bench --role marketer, where that marketing runs")
     body = telco_csv(args.rows, prefix="BENCH")
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp, ExitStack() as stack:
         url, pids = args.url, [int(p) for p in args.pids.split(",") if p]
@@ -76,9 +98,9 @@ def main() -> int:
             churn = stack.enter_context(Gunicorn("churn_service", {"MODEL_PATH": f"{tmp}/model/model.bin"}, workers=2))
             env = {"CHURN_URL": churn.url, "MARKETING_DB": f"{tmp}/m.db", "MAIL_DIR": f"{tmp}/mail"}
             marketing = stack.enter_context(Gunicorn("marketing_service", env, workers=2))
-            url, pids = marketing.url, worker_pids(marketing.proc.pid)
+            url, pids, token = marketing.url, worker_pids(marketing.proc.pid), marketing_token(marketing)
         log.info("%d rows (%.1f MB) to %s", args.rows, len(body) / 1e6, url)
-        result = {"where": args.label, **run_campaign(url, body, pids)}
+        result = {"where": args.label, **run_campaign(url, token, body, pids)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"campaign-{args.label}.json").write_text(json.dumps(result, indent=2) + "\n")
     sys.stdout.write(json.dumps(result, indent=2) + "\n")

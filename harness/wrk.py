@@ -13,7 +13,6 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 POST_SCRIPT = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
 wrk.body = {body}
 """
 # Each request a new customerid: a per-thread prefix (set from the main Lua state, where the counter
@@ -29,7 +28,7 @@ local counter = 0
 function request()
   counter = counter + 1
   local body = string.format({template}, prefix .. "-" .. counter)
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, body)
+  return wrk.format("POST", nil, {headers}, body)
 end
 """
 
@@ -72,15 +71,21 @@ end
 """
 
 
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()) + "}"
+
+
 def run(url: str, connections: int, seconds: float, body: str | None = None, unique_template: str | None = None,
-        pause_ms: int = 0) -> WrkResult:
-    """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`; with
-    `pause_ms`, each connection waits that long between its requests."""
+        pause_ms: int = 0, headers: dict[str, str] | None = None) -> WrkResult:
+    """POST `body` (or a per-request unique customer built from `unique_template`) for `seconds`, as JSON with
+    `headers` besides (an Authorization, say); with `pause_ms`, each connection waits that long between its requests."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
     if unique_template is not None:
-        script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template),
+        script = UNIQUE_CUSTOMER_SCRIPT.format(template=_lua_string(unique_template), headers=_lua_table(sent),
                                                run_id=_lua_string(uuid.uuid4().hex[:8]))
     else:
         script = POST_SCRIPT.format(body=_lua_string(body or "{}"))
+        script += "".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}\n" for k, v in sent.items())
     if pause_ms:
         script += PAUSE_SCRIPT.format(pause_ms=int(pause_ms))
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:

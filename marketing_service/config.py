@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from http_common.env import ConfigError, Env
+from http_common.env import ConfigError, Env, refuse_weak_secret
 
 __all__ = ["ConfigError", "MarketingConfig"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -26,6 +26,10 @@ class MarketingConfig:
     smtp_host: str = "localhost"
     smtp_port: int = 25
     secret_key: str = ""
+    secret_key_fallbacks: tuple[str, ...] = ()  # SECRET_KEY_FALLBACKS: older keys still accepted (sessions, links)
+    environment: str = "development"  # MARKETING_ENV: "production" refuses unsafe secrets and sends Secure cookies
+    admin_password: str = ""  # MARKETING_ADMIN_PASSWORD: the first start's `admin` password (DESIGN §11)
+    proxy_hops: int = 0  # PROXY_HOPS: proxies in front that set X-Forwarded-For/-Proto (the sign-in throttle's address)
     campaign: str = "retention"
     max_body_mb: float = 2
     churn_connect_timeout: float = 1.0
@@ -56,32 +60,47 @@ class MarketingConfig:
         if db_url and not secret_key:
             # Instances sharing a database must sign alike: an unsubscribe link from one works on every other.
             raise ConfigError("SECRET_KEY must be set when MARKETING_DB is a PostgreSQL URL (shared by every instance)")
+        environment = read.choice("MARKETING_ENV", cls.environment, ("development", "production"))
+        if environment == "production":
+            refuse_weak_secret("SECRET_KEY", secret_key, " with MARKETING_ENV=production")
+        admin_password = read.as_given("MARKETING_ADMIN_PASSWORD", "")
+        if admin_password and not 8 <= len(admin_password) <= 1024:
+            raise ConfigError("MARKETING_ADMIN_PASSWORD must be 8 to 1024 characters long")
+        fallbacks = tuple(key.strip() for key in read.raw("SECRET_KEY_FALLBACKS").split(",") if key.strip())
         return cls(
             churn_url=churn_url,
             churn_api_token=read.text("CHURN_API_TOKEN", ""),
             db_path=Path(database) if database and not db_url else cls.db_path,
             db_url=db_url,
-            db_pool_size=read.integer("DB_POOL_SIZE", cls.db_pool_size, 2),
+            db_pool_size=read.integer("DB_POOL_SIZE", cls.db_pool_size, 2, maximum=1000),
             mailer=read.choice("MAILER", cls.mailer, ("log", "smtp")),
             mail_dir=read.path("MAIL_DIR", cls.mail_dir),
             mail_from=read.text("MAIL_FROM", cls.mail_from),
             smtp_host=read.text("SMTP_HOST", cls.smtp_host),
-            smtp_port=read.integer("SMTP_PORT", cls.smtp_port, 1),
+            smtp_port=read.integer("SMTP_PORT", cls.smtp_port, 1, maximum=65535),
             secret_key=secret_key,
+            secret_key_fallbacks=fallbacks,
+            environment=environment,
+            admin_password=admin_password,
+            proxy_hops=read.integer("PROXY_HOPS", cls.proxy_hops, 0),
             campaign=read.text("CAMPAIGN", cls.campaign),
-            max_body_mb=read.number("MAX_BODY_MB", cls.max_body_mb, 0.01),
-            churn_connect_timeout=read.number("CHURN_CONNECT_TIMEOUT", cls.churn_connect_timeout, 0.01),
-            churn_read_timeout=read.number("CHURN_READ_TIMEOUT", cls.churn_read_timeout, 0.01),
-            poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, 0.05),
-            lease_seconds=read.number("LEASE_SECONDS", cls.lease_seconds, 1),
-            db_busy_timeout_ms=read.integer("DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0),
+            max_body_mb=read.number("MAX_BODY_MB", cls.max_body_mb, 0.01, maximum=1024),
+            churn_connect_timeout=read.number("CHURN_CONNECT_TIMEOUT", cls.churn_connect_timeout, 0.01, maximum=300),
+            churn_read_timeout=read.number("CHURN_READ_TIMEOUT", cls.churn_read_timeout, 0.01, maximum=600),
+            poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, 0.05, maximum=3600),
+            lease_seconds=read.number("LEASE_SECONDS", cls.lease_seconds, 1, maximum=86400),
+            db_busy_timeout_ms=read.integer("DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0, maximum=3_600_000),
             background=read.flag("BACKGROUND", True),
-            session_cookie_secure=read.flag("SESSION_COOKIE_SECURE", False),
+            session_cookie_secure=read.flag("SESSION_COOKIE_SECURE", environment == "production"),
             public_url=public_url,
-            max_upload_mb=read.number("MAX_UPLOAD_MB", cls.max_upload_mb, 0.01),
-            offer_cooldown_days=read.number("OFFER_COOLDOWN_DAYS", cls.offer_cooldown_days, 0),
+            max_upload_mb=read.number("MAX_UPLOAD_MB", cls.max_upload_mb, 0.01, maximum=1024),
+            offer_cooldown_days=read.number("OFFER_COOLDOWN_DAYS", cls.offer_cooldown_days, 0, maximum=3650),
             metrics_dir=read.raw("PROMETHEUS_MULTIPROC_DIR") or None,
         )
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     def resolved_secret_key(self) -> str:
         """SECRET_KEY, or one kept beside the database so every worker signs CSRF tokens alike."""

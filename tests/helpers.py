@@ -6,23 +6,43 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Collection
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
+from functools import cached_property
 from pathlib import Path
 
 import psycopg
+import requests
 
 from harness import DATA, REPO
 from harness.servers import RUNNING, Gunicorn, free_port, rss_kib, run_train, worker_pids
+from marketing_service.auth.tokens import create_token
+from marketing_service.config import MarketingConfig
+from marketing_service.storage import open_storage
 from marketing_service.storage.postgres import to_pyformat
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # what the browser tests saw, kept for people
-__all__ = ["DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "count", "customer", "fetch_all", "free_port",
-           "rss_kib", "run_schemathesis", "run_train", "wait_for", "worker_pids"]
+__all__ = ["ADMIN_PASSWORD", "DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "api_token", "count",
+           "customer", "fetch_all", "free_port", "rss_kib", "run_schemathesis", "run_train", "wait_for", "worker_pids"]
 
 
 SHARED_SECRET = "a-test-secret-shared-by-every-instance"
+ADMIN_PASSWORD = "admin-password-of-the-tests"  # MARKETING_ADMIN_PASSWORD of every test's marketing
+
+
+def api_token(db: str | Path, role: str = "admin", name: str | None = None) -> str:
+    """A bearer token on a marketing database (a SQLite file or a PostgreSQL URL), made by the code behind
+    `python -m marketing_service tokens create` (tests/integration/test_sign_in.py runs the command itself)."""
+    config = MarketingConfig(db_url=str(db)) if is_postgres(db) else MarketingConfig(db_path=Path(db))
+    storage = open_storage(config)
+    conn = storage.connect()
+    try:
+        return create_token(conn, name or f"tests-{role}-{uuid.uuid4().hex[:8]}", role, "tests")
+    finally:
+        conn.close()
+        storage.close()
 
 
 class Marketing(Gunicorn):
@@ -35,9 +55,17 @@ class Marketing(Gunicorn):
         self.db = db or str(self.db_path)  # what `count` and `fetch_all` read, whichever the back end
         postgres = {"SECRET_KEY": SHARED_SECRET} if is_postgres(self.db) else {}
         env = {"CHURN_URL": churn_url, "MARKETING_DB": self.db, "MAIL_DIR": str(self.mail_dir),
-               "POLL_INTERVAL": "0.2", "CHURN_READ_TIMEOUT": "2", **postgres, **(extra or {})}
+               "POLL_INTERVAL": "0.2", "CHURN_READ_TIMEOUT": "2", "MARKETING_ADMIN_PASSWORD": ADMIN_PASSWORD,
+               **postgres, **(extra or {})}
         super().__init__("marketing_service", env, workers=workers)
         self.env.setdefault("PUBLIC_URL", self.url)  # unsubscribe links point where this one is reached
+
+    @cached_property
+    def http(self) -> requests.Session:
+        """Requests as an admin's script makes them (a bearer token); plain `requests` calls are anonymous."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {api_token(self.db)}"
+        return session
 
     def emails(self, to: str | Collection[str] | None = None) -> list[Path]:
         """The offer emails written so far; with `to`, only those to that address (or any of those, in any
@@ -88,9 +116,12 @@ def count(db: str | Path, sql: str, *args: object) -> int:
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def run_schemathesis(base_url: str, seconds: int = 30, examples: int = 100) -> subprocess.CompletedProcess[str]:
+def run_schemathesis(base_url: str, seconds: int = 30, examples: int = 100,
+                     token: str = "") -> subprocess.CompletedProcess[str]:
+    """The fuzzer over the service's own OpenAPI document; with `token`, as a script with that bearer token."""
+    auth = ["--header", f"Authorization: Bearer {token}"] if token else []
     return subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json", "--checks", CHECKS,
+        [sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json", *auth, "--checks", CHECKS,
          "--max-examples", str(examples), "--max-time", str(seconds), "--seed", "1",
          "--generation-database", "none", "--no-color", "--workers", "1", "--request-timeout", "10"],
         capture_output=True, text=True, timeout=seconds * 4 + 60,

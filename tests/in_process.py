@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from marketing_service.auth.tokens import create_token
 from marketing_service.config import MarketingConfig
 
 
@@ -29,17 +30,36 @@ class Answer:
         return self._response.get_json(force=True)
 
 
-class InProcess:
-    """Requests to a Flask app by path (`service.get("/api/offers")`), with `db` its SQLite file if it has one."""
+def admin_token(app: Flask, role: str = "admin", name: str = "tests") -> str:
+    """An API token made the way `python -m marketing_service tokens create` makes one, on the app's database."""
+    conn = app.extensions["marketing"].storage.connect()
+    try:
+        return create_token(conn, name, role, "tests")
+    finally:
+        conn.close()
 
-    def __init__(self, app: Flask, db: Path | None = None):
-        self.app, self.client, self.db = app, app.test_client(), db
+
+class InProcess:
+    """Requests to a Flask app by path (`service.get("/api/offers")`), with `db` its SQLite file if it has one.
+    With a `token`, every request carries it as a bearer token unless it sets an Authorization header itself
+    (`headers={"Authorization": ""}`: an anonymous request)."""
+
+    def __init__(self, app: Flask, db: Path | None = None, token: str | None = None):
+        self.app, self.client, self.db, self.token = app, app.test_client(), db, token
+
+    def _headers(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if headers.get("Authorization") == "":
+            del headers["Authorization"]
+        return {**kwargs, "headers": headers}
 
     def get(self, path: str, **kwargs: Any) -> Answer:
-        return Answer(self.client.get(path, **kwargs))
+        return Answer(self.client.get(path, **self._headers(kwargs)))
 
     def post(self, path: str, **kwargs: Any) -> Answer:
-        return Answer(self.client.post(path, **kwargs))
+        return Answer(self.client.post(path, **self._headers(kwargs)))
 
     def delete(self, path: str, **kwargs: Any) -> Answer:
-        return Answer(self.client.delete(path, **kwargs))
+        return Answer(self.client.delete(path, **self._headers(kwargs)))

@@ -1,5 +1,6 @@
-"""CHURN_API_TOKEN (DESIGN §11): the scoring, model and drift routes answer only `Authorization: Bearer
-<token>`; health, readiness, metrics and the OpenAPI document stay open for probes and Prometheus.
+"""CHURN_API_TOKEN (DESIGN §11): the scoring, model and drift routes (and the OpenAPI document: every route
+but the open ones) answer only `Authorization: Bearer <token>`; health, readiness and metrics stay open for
+probes and Prometheus. Closed unless named open, so a route added later is never open by accident.
 
 The outermost WSGI layer, so both the fast path and the Flask routes are behind the one check, and a caller
 without the token costs no body read and no model work."""
@@ -12,13 +13,13 @@ from typing import Any
 import orjson
 
 WsgiApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
-GUARDED = ("/predict", "/model", "/drift")  # each with what lies under it (/predict/batch)
+OPEN = frozenset({"/healthz", "/readyz", "/metrics"})
 REFUSAL = orjson.dumps({"error": {"code": "unauthorized", "details": [],
                                   "message": "send Authorization: Bearer <the CHURN_API_TOKEN of this service>"}})
 
 
 def is_guarded(path: str) -> bool:
-    return any(path == root or path.startswith(root + "/") for root in GUARDED)
+    return path not in OPEN
 
 
 class TokenGuard:

@@ -1,13 +1,15 @@
 """The campaigns API of DESIGN §8: create (multipart CSV or JSON), status, CSV downloads, outcomes."""
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError, json_response, read_json
+from marketing_service.auth.current import actor
 from marketing_service.campaigns import exports, outcomes, store
 from marketing_service.campaigns.settings import InvalidSettings, parse_settings
 from marketing_service.campaigns.upload import UploadError, csv_rows, json_rows
@@ -22,12 +24,14 @@ def _settings_error(exc: InvalidSettings) -> ApiError:
                     [{"field": f, "message": m} for f, m in exc.errors.items()])
 
 
-UPLOAD_ENDPOINTS = ("campaigns_api.create", "campaigns_web.create")
+# A campaign's outcomes cover as many customers as its upload did, so they get the same limit.
+UPLOAD_ENDPOINTS = ("campaigns_api.create", "campaigns_web.create", "campaigns_api.record_outcomes",
+                    "campaigns_web.record_outcomes")
 
 
 def allow_uploads() -> None:
     """A before_request hook, registered ahead of CSRF protection (which reads the form): the upload routes
-    take up to MAX_UPLOAD_MB, everything else keeps the app's MAX_BODY_MB."""
+    (customer lists and outcome files) take up to MAX_UPLOAD_MB, everything else keeps the app's MAX_BODY_MB."""
     if request.endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = int(state().config.max_upload_mb * 1024 * 1024)
 
@@ -57,7 +61,7 @@ def create_from_request() -> int:
             raise _settings_error(exc) from None
         rows = json_rows(customers)
     try:
-        return store.create(request_db(), name, settings, rows)
+        return store.create(request_db(), name, settings, rows, actor())
     except UploadError as exc:
         raise ApiError(422, "invalid_upload", str(exc), [{"field": "file", "message": str(exc)}]) from None
 
@@ -85,7 +89,8 @@ def listing() -> ResponseReturnValue:
 
 @campaigns_api.get("/api/campaigns/<rowid:campaign_id>")
 def status(campaign_id: int) -> ResponseReturnValue:
-    return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id)})
+    return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id),
+                          "outcome_uploads": outcomes.uploads(request_db(), campaign_id)})
 
 
 def _stream_csv(campaign_id: int, filename: str, make: Any) -> Response:
@@ -113,13 +118,12 @@ def rejects(campaign_id: int) -> ResponseReturnValue:
     return _stream_csv(campaign_id, "rejects.csv", exports.rejects_csv)
 
 
-def read_outcomes_text() -> str:
+def read_outcomes_text() -> TextIO:
+    """The outcomes file (the multipart `file`, else the body) as text read as it is parsed: werkzeug has spooled
+    a large one to disk, and it is never held whole in memory. Bad UTF-8 surfaces as parse_outcomes' OutcomeError."""
     upload = request.files.get("file")
-    raw = upload.read() if upload is not None else request.get_data()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(422, "invalid_outcomes", "the outcomes file is not UTF-8 text") from None
+    stream = upload.stream if upload is not None else request.stream
+    return io.TextIOWrapper(stream, encoding="utf-8", newline="")
 
 
 @campaigns_api.post("/api/campaigns/<rowid:campaign_id>/outcomes")
@@ -128,9 +132,7 @@ def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     if found["status"] != "done":
         raise ApiError(409, "not_done", "outcomes can be recorded once the campaign is done")
     try:
-        pairs, bad = outcomes.parse_outcomes(read_outcomes_text())
+        taken = outcomes.take_outcomes(request_db(), campaign_id, read_outcomes_text(), actor())
     except outcomes.OutcomeError as exc:
         raise ApiError(422, "invalid_outcomes", str(exc)) from None
-    matched = outcomes.store_outcomes(request_db(), campaign_id, pairs)
-    return json_response({"matched": matched, "unmatched": len(pairs) - matched, "rejected": bad[:100],
-                          "uplift": outcomes.report(request_db(), campaign_id)})
+    return json_response({**taken, "uplift": outcomes.report(request_db(), campaign_id)})

@@ -24,7 +24,10 @@ def settings_properties() -> dict[str, Any]:
 def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error: dict[str, Any]) -> dict[str, Any]:
     campaign = {"type": "object", "required": ["id", "name", "status", "progress", "settings"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
-        "progress": {"type": "number", "minimum": 0, "maximum": 1}, "settings": {"type": "object"}}}
+        "progress": {"type": "number", "minimum": 0, "maximum": 1}, "settings": {"type": "object"},
+        "created_by": {"type": "string", "description": "the user (or `token:NAME`) who started it"},
+        "outcome_uploads": {"type": "array", "description": "each outcomes upload: who sent it and what matched",
+                            "items": {"type": "object", "required": ["matched", "unmatched", "rejected", "created_by"]}}}}
     campaign_id = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     csv_file = {"description": "CSV, streamed", "content": {CSV: {"schema": {"type": "string"}}}}
     upload = {"type": "object", "required": ["file", "name"],
@@ -59,6 +62,9 @@ def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error:
             "parameters": campaign_id, "requestBody": {"required": True, "content": {
                 "multipart/form-data": {"schema": outcomes_file}, CSV: {"schema": {"type": "string"}}}},
             "responses": {"200": _json("matched rows and the uplift", {
-                "type": "object", "required": ["matched", "unmatched", "rejected"]}),
+                "type": "object", "required": ["matched", "unmatched", "rejected", "rejected_lines"], "properties": {
+                    "matched": {"type": "integer"}, "unmatched": {"type": "integer"},
+                    "rejected": {"type": "array", "description": "the first 100 rejected lines", "items": {"type": "object"}},
+                    "rejected_lines": {"type": "integer", "description": "all rejected lines"}}}),
                 "404": error, "409": error, "413": error, "422": error, "503": error}}},
     }

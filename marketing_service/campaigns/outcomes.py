@@ -5,36 +5,57 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TextIO
 
 from marketing_service.customers.records import customer_id
-from marketing_service.storage import Connection
+from marketing_service.storage import Connection, now_iso
 
 YES, NO = {"yes", "1", "true", "y"}, {"no", "0", "false", "n"}
 Z_95 = 1.959963984540054
+MAX_BAD = 100  # rejected lines listed in the answer
+CHUNK = 1000  # outcomes stored per transaction
 
 
 class OutcomeError(ValueError):
     """The outcomes file cannot be read; nothing was stored."""
 
 
-def parse_outcomes(text: str) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
-    """((churned, customerid) pairs, rejected lines) from a CSV with columns customerid and churned."""
+class Parsed(NamedTuple):
+    pairs: list[tuple[int, str]]  # (churned, customerid)
+    bad: list[dict[str, Any]]  # the first MAX_BAD rejected lines
+    rejected: int  # all rejected lines
+
+
+def parse_outcomes(text: str | TextIO) -> Parsed:
+    """The outcomes of a CSV with columns customerid and churned, given whole or as a text stream (opened with
+    newline="", read as it is parsed)."""
     # newline="": the csv module reads line ends itself, so a bare \r inside a field is an error it reports.
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(_without_bom(stream))
     try:
         return _read_outcomes(reader)
     except csv.Error as exc:  # a NUL byte, a stray line end: not a CSV we can read, so nothing is stored
         raise OutcomeError(f"the outcomes file is not a readable CSV (line {reader.line_num}: {exc})") from None
+    except UnicodeDecodeError:
+        raise OutcomeError("the outcomes file is not UTF-8 text") from None
 
 
-def _read_outcomes(reader: Any) -> tuple[list[tuple[int, str]], list[dict[str, Any]]]:
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in lines:
+        yield line.lstrip("\ufeff") if first else line
+        first = False
+
+
+def _read_outcomes(reader: Any) -> Parsed:
     header = [h.strip().lower() for h in next(reader, [])]
     if "customerid" not in header or "churned" not in header:
         raise OutcomeError("the outcomes CSV needs the columns customerid and churned (yes/no or 1/0)")
     id_at, churned_at = header.index("customerid"), header.index("churned")
-    pairs, bad = [], []
+    pairs: list[tuple[int, str]] = []
+    bad: list[dict[str, Any]] = []
+    rejected = 0
     for values in reader:
         if not any(v.strip() for v in values):
             continue
@@ -44,17 +65,44 @@ def _read_outcomes(reader: Any) -> tuple[list[tuple[int, str]], list[dict[str, A
         except ValueError:
             customerid = ""
         if not customerid or churned not in YES | NO:
-            bad.append({"line": reader.line_num, "message": "needs a customerid and churned as yes/no or 1/0"})
+            rejected += 1
+            if len(bad) < MAX_BAD:  # the answer lists this many; a file of nothing else holds no memory per line
+                bad.append({"line": reader.line_num, "message": "needs a customerid and churned as yes/no or 1/0"})
             continue
         pairs.append((1 if churned in YES else 0, customerid))
-    return pairs, bad
+    return Parsed(pairs, bad, rejected)
 
 
-def store_outcomes(conn: Connection, campaign_id: int, pairs: Iterable[tuple[int, str]]) -> int:
-    """Record each customer's outcome; returns how many matched a customer of the campaign."""
+def take_outcomes(conn: Connection, campaign_id: int, text: TextIO, created_by: str) -> dict[str, Any]:
+    """Parse, store and log one outcomes upload (who sent it, and what came of it: DESIGN §11); OutcomeError
+    if the file cannot be read, with nothing stored."""
+    parsed = parse_outcomes(text)
+    matched = store_outcomes(conn, campaign_id, parsed.pairs)
+    unmatched = len(parsed.pairs) - matched
     with conn.transaction():
-        return sum(conn.execute("UPDATE campaign_rows SET churned = ? WHERE campaign_id = ? AND customerid = ?",
-                                (churned, campaign_id, customerid)).rowcount for churned, customerid in pairs)
+        conn.execute("INSERT INTO outcome_uploads (campaign_id, matched, unmatched, rejected, created_by, created_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", (campaign_id, matched, unmatched, parsed.rejected, created_by, now_iso()))
+    return {"matched": matched, "unmatched": unmatched, "rejected": parsed.bad, "rejected_lines": parsed.rejected}
+
+
+def uploads(conn: Connection, campaign_id: int) -> list[dict[str, Any]]:
+    """The campaign's outcome uploads, oldest first."""
+    return [{"matched": r[0], "unmatched": r[1], "rejected": r[2], "created_by": r[3], "created_at": r[4]}
+            for r in conn.execute("SELECT matched, unmatched, rejected, created_by, created_at FROM outcome_uploads"
+                                  " WHERE campaign_id = ? ORDER BY id", (campaign_id,))]
+
+
+def store_outcomes(conn: Connection, campaign_id: int, pairs: Sequence[tuple[int, str]]) -> int:
+    """Record each customer's outcome; returns how many matched a customer of the campaign. CHUNK outcomes per
+    transaction, so a campaign's worth never holds SQLite's write lock for long (live intake waits for it); each
+    update sets a value, so storing the file again after a failure half way gives the same result."""
+    matched = 0
+    for start in range(0, len(pairs), CHUNK):
+        with conn.transaction():
+            matched += sum(conn.execute("UPDATE campaign_rows SET churned = ? WHERE campaign_id = ? AND customerid = ?",
+                                        (churned, campaign_id, customerid)).rowcount
+                           for churned, customerid in pairs[start:start + CHUNK])
+    return matched
 
 
 def uplift(offered: tuple[int, int], holdout: tuple[int, int]) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError
+from marketing_service.auth.current import actor
 from marketing_service.campaigns import outcomes, store
 from marketing_service.campaigns.api import create_from_request, read_outcomes_text
 from marketing_service.campaigns.settings import CampaignSettings
@@ -72,7 +73,8 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
     model_threshold = settings.get("mode") == "threshold" and settings.get("threshold") is None
     marked = served_threshold() if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
     return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, marked),
-                           model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id))
+                           model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id),
+                           uploads=outcomes.uploads(request_db(), campaign_id))
 
 
 @campaigns_web.post("/campaigns/<rowid:campaign_id>/outcomes")
@@ -83,8 +85,7 @@ def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     if found["status"] != "done":
         abort(409, description="Outcomes can be recorded once the campaign is done.")
     try:
-        pairs, _ = outcomes.parse_outcomes(read_outcomes_text())
+        outcomes.take_outcomes(request_db(), campaign_id, read_outcomes_text(), actor())
     except (outcomes.OutcomeError, ApiError) as exc:
         abort(422, description=str(exc))
-    outcomes.store_outcomes(request_db(), campaign_id, pairs)
     return redirect(url_for("campaigns_web.campaign", campaign_id=campaign_id) + "#uplift", code=303)

@@ -1,63 +1,107 @@
-"""A campaign's rows in the database: created in one transaction with its rejects, then read for the
-status, the report and the CSV downloads."""
+"""A campaign's rows in the database: stored as the upload is read, then read for the status, the report and
+the CSV downloads."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.upload import Refusal
 from marketing_service.customers.records import Customer
-from marketing_service.storage import Connection, now_iso
+from marketing_service.storage import Connection, iso_ago, now_iso
 
-CHUNK = 1000
+log = logging.getLogger(__name__)
+CHUNK = 1000  # rows and rejects per transaction: each holds SQLite's write lock for milliseconds
 ACTIVE = ("queued", "running", "waiting_for_churn")
 ACTIVE_SQL = "('queued', 'running', 'waiting_for_churn')"  # for `status IN ...`
+# A campaign whose upload is still being read: `failed` (so no worker picks it up) with this as its error,
+# and hidden from every listing until its last row is in.
+UPLOADING = "the customer list is still being read"
+VISIBLE_SQL = "NOT (status = 'failed' AND COALESCE(last_error, '') = ?)"
+STALE_UPLOAD_S = 600  # an upload with no batch stored for this long lost its worker; the next upload sweeps it
 
 
 def create(conn: Connection, name: str, settings: CampaignSettings,
-           rows: Iterable[tuple[int, Customer | Refusal]]) -> int:
-    """Store the campaign, its accepted rows and its rejects in ONE transaction: an upload that fails half
-    way (a file that turns out not to be UTF-8) leaves nothing behind. Returns the campaign id."""
+           rows: Iterable[tuple[int, Customer | Refusal]], created_by: str) -> int:
+    """Store the campaign, its accepted rows and its rejects as `rows` yields them, CHUNK at a time, each chunk
+    in a short transaction of its own: reading and checking a 50 MB file holds no write lock (on SQLite live
+    intake would wait for it), and rejects go to storage as they are found rather than into a list. Until its
+    last row is in, the campaign is hidden (UPLOADING); an upload that fails half way (a file that turns out
+    not to be UTF-8) is deleted, so it leaves nothing behind. Returns the campaign id."""
+    for stale in conn.execute("SELECT id FROM campaigns WHERE status = 'failed' AND last_error = ? AND updated_at < ?",
+                              (UPLOADING, iso_ago(STALE_UPLOAD_S))).fetchall():
+        _discard(conn, stale[0])
     stamp = now_iso()
     with conn.transaction():
-        campaign_id = conn.execute(
-            "INSERT INTO campaigns (name, status, settings, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)"
-            " RETURNING id", (name, json.dumps(settings.as_dict()), stamp, stamp)).fetchone()[0]
-        first_line: dict[str, int] = {}
-        accepted: list[tuple[Any, ...]] = []
-        rejects: list[tuple[Any, ...]] = []
-        total = 0
-        for line, row in rows:
-            total += 1
-            if isinstance(row, Refusal):
-                rejects.extend((campaign_id, line, row.customerid, f, m) for f, m in row.errors.items())
-            elif row.customerid in first_line:
-                rejects.append((campaign_id, line, row.customerid, "customerid",
-                                f"appears again (first on line {first_line[row.customerid]}); only the first is used"))
-            else:
-                first_line[row.customerid] = line
-                accepted.append((campaign_id, line, row.customerid, row.name, row.email, json.dumps(row.features)))
-            if len(accepted) >= CHUNK:
-                _insert(conn, accepted)
-                accepted = []
-        _insert(conn, accepted)
-        conn.executemany("INSERT INTO campaign_rejects (campaign_id, line, customerid, field, message) VALUES (?, ?, ?, ?, ?)",
-                         rejects)
-        conn.execute("UPDATE campaigns SET rows = ?, accepted = ?, rejected = ? WHERE id = ?",
-                     (total, len(first_line), total - len(first_line), campaign_id))
-    return int(campaign_id)
+        campaign_id = int(conn.execute(
+            "INSERT INTO campaigns (name, status, last_error, settings, created_by, created_at, updated_at)"
+            " VALUES (?, 'failed', ?, ?, ?, ?, ?) RETURNING id",
+            (name, UPLOADING, json.dumps(settings.as_dict()), created_by, stamp, stamp)).fetchone()[0])
+    try:
+        total, accepted = _fill(conn, campaign_id, rows)
+        with conn.transaction():
+            conn.execute("UPDATE campaigns SET status = 'queued', last_error = NULL, rows = ?, accepted = ?, rejected = ?,"
+                         " updated_at = ? WHERE id = ?", (total, accepted, total - accepted, now_iso(), campaign_id))
+    except BaseException:
+        _discard(conn, campaign_id)
+        raise
+    return campaign_id
 
 
-def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    conn.executemany("INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features)"
-                     " VALUES (?, ?, ?, ?, ?, ?)", rows)
+def _fill(conn: Connection, campaign_id: int, rows: Iterable[tuple[int, Customer | Refusal]]) -> tuple[int, int]:
+    """(rows read, rows accepted). Only the ids accepted so far stay in memory, to refuse a repeated one."""
+    first_line: dict[str, int] = {}
+    accepted: list[tuple[Any, ...]] = []
+    rejects: list[tuple[Any, ...]] = []
+    total = 0
+    for line, row in rows:
+        total += 1
+        if isinstance(row, Refusal):
+            rejects.extend((campaign_id, line, row.customerid, f, m) for f, m in row.errors.items())
+        elif row.customerid in first_line:
+            rejects.append((campaign_id, line, row.customerid, "customerid",
+                            f"appears again (first on line {first_line[row.customerid]}); only the first is used"))
+        else:
+            first_line[row.customerid] = line
+            accepted.append((campaign_id, line, row.customerid, row.name, row.email, json.dumps(row.features)))
+        if len(accepted) + len(rejects) >= CHUNK:
+            _store(conn, campaign_id, accepted, rejects)
+            accepted, rejects = [], []
+    _store(conn, campaign_id, accepted, rejects)
+    return total, len(first_line)
+
+
+def _store(conn: Connection, campaign_id: int, accepted: list[tuple[Any, ...]], rejects: list[tuple[Any, ...]]) -> None:
+    with conn.transaction():
+        conn.executemany("INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", accepted)
+        conn.executemany("INSERT INTO campaign_rejects (campaign_id, line, customerid, field, message)"
+                         " VALUES (?, ?, ?, ?, ?)", rejects)
+        conn.execute("UPDATE campaigns SET updated_at = ? WHERE id = ?", (now_iso(), campaign_id))  # still alive
+
+
+def _discard(conn: Connection, campaign_id: int) -> None:
+    """Delete an unfinished upload, CHUNK rows per transaction; if the database refuses now, the sweep of a
+    later upload finishes the job (the campaign stays hidden meanwhile)."""
+    try:
+        for table, key in (("campaign_rejects", "line"), ("campaign_rows", "customerid")):
+            while True:
+                with conn.transaction():
+                    if not conn.execute(f"DELETE FROM {table} WHERE campaign_id = ? AND {key} IN"
+                                        f" (SELECT {key} FROM {table} WHERE campaign_id = ? LIMIT ?)",
+                                        (campaign_id, campaign_id, CHUNK)).rowcount:
+                        break
+        with conn.transaction():
+            conn.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
+    except Exception:  # noqa: BLE001 - the upload's own error is the one to report
+        log.exception("could not yet delete the unfinished upload of campaign %s", campaign_id)
 
 
 def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
     """The status body of DESIGN §8."""
-    row = conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+    row = conn.execute(f"SELECT * FROM campaigns WHERE id = ? AND {VISIBLE_SQL}", (campaign_id, UPLOADING)).fetchone()
     if row is None:
         return None
     counts = conn.execute(
@@ -72,10 +116,11 @@ def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
     progress = 1.0 if row["status"] == "done" else (counts["scored"] / accepted * 0.99 if accepted else 0.0)
     return {"id": row["id"], "name": row["name"], "status": row["status"], "rows": row["rows"],
             "accepted": accepted, "rejected": row["rejected"], **dict(counts), "progress": round(progress, 4),
-            "settings": json.loads(row["settings"]), "created_at": row["created_at"],
+            "settings": json.loads(row["settings"]), "created_by": row["created_by"], "created_at": row["created_at"],
             "finished_at": row["finished_at"], "last_error": row["last_error"]}
 
 
 def recent(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
-    ids = [r[0] for r in conn.execute("SELECT id FROM campaigns ORDER BY id DESC LIMIT ?", (limit,))]
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM campaigns WHERE {VISIBLE_SQL} ORDER BY id DESC LIMIT ?",
+                                      (UPLOADING, limit))]
     return [s for i in ids if (s := summary(conn, i)) is not None]

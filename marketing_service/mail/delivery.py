@@ -34,7 +34,7 @@ def deliver_due(conn: Connection, mailer: Mailer, mail_from: str, lease_s: float
             outbox.release(conn, token, [o["id"] for o in offers[position:]])
             break
         if is_suppressed(conn, offer["to_addr"]):  # unsubscribed after the offer was queued
-            outbox.suppress(conn, offer["to_addr"])
+            outbox.suppress(conn, offer["to_addr"], "delivery")
             continue
         try:
             mailer.send(render(offer, mail_from, links.url(offer["to_addr"])), offer["id"])

@@ -13,8 +13,9 @@ SALT = "unsubscribe"
 class Links:
     """Makes and reads the signed unsubscribe links of one deployment."""
 
-    def __init__(self, secret_key: str, public_url: str):
-        self.serializer = URLSafeSerializer(secret_key, salt=SALT)
+    def __init__(self, secret_keys: list[str], public_url: str):
+        """`secret_keys` oldest first: links are signed with the last, and read with any (SECRET_KEY_FALLBACKS)."""
+        self.serializer = URLSafeSerializer(secret_keys, salt=SALT)
         self.public_url = public_url.rstrip("/")
 
     def url(self, email: str) -> str:

@@ -76,12 +76,12 @@ def release(conn: Connection, token: str, offer_ids: Sequence[int]) -> None:
         )
 
 
-def suppress(conn: Connection, email: str) -> int:
+def suppress(conn: Connection, email: str, created_by: str) -> int:
     """Suppress the address for good and stop every offer to it still waiting to go, in one transaction;
     returns how many were stopped. The unsubscribe link and delivery both come here."""
     address = email.strip().lower()
     with conn.transaction():
-        suppression.add(conn, address)
+        suppression.add(conn, address, created_by)
         return conn.execute(
             """UPDATE offers SET status = 'failed', last_error = 'not sent: the address unsubscribed', attempts = ?,
                  claimed_until = 0, lease_token = NULL

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-VERSION = 3
+VERSION = 4
 POSTGRES_BASELINE = 3  # PostgreSQL support began at version 3: a PostgreSQL database starts there
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # every *_at TEXT column; compared as text, so one format for all
 
@@ -17,6 +17,42 @@ LEASED = """attempts         INTEGER NOT NULL DEFAULT 0,
     claimed_until    REAL NOT NULL DEFAULT 0,
     lease_token      TEXT,
     last_error       TEXT,
+"""
+
+# v4 (DESIGN §11): who may sign in, the API's tokens (hashes only), failed sign-ins, who uploaded outcomes.
+ACCESS = """
+CREATE TABLE IF NOT EXISTS users (
+    name             TEXT PRIMARY KEY,
+    role             TEXT NOT NULL,  -- checked in code (auth/roles.py), so a new role needs no table rebuild
+    password_hash    TEXT NOT NULL,
+    disabled         INTEGER NOT NULL DEFAULT 0,
+    created_by       TEXT NOT NULL DEFAULT '',
+    created_at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    name             TEXT PRIMARY KEY,
+    role             TEXT NOT NULL,
+    token_hash       TEXT NOT NULL UNIQUE,
+    created_by       TEXT NOT NULL DEFAULT '',
+    created_at       TEXT NOT NULL,
+    revoked_at       TEXT
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    username         TEXT NOT NULL,
+    ip               TEXT NOT NULL,
+    at               REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_by_user ON login_failures (username, at);
+CREATE INDEX IF NOT EXISTS login_failures_by_ip ON login_failures (ip, at);
+CREATE TABLE IF NOT EXISTS outcome_uploads (
+    id               INTEGER PRIMARY KEY,
+    campaign_id      INTEGER NOT NULL REFERENCES campaigns (id),
+    matched          INTEGER NOT NULL,
+    unmatched        INTEGER NOT NULL,
+    rejected         INTEGER NOT NULL,
+    created_by       TEXT NOT NULL,
+    created_at       TEXT NOT NULL
+);
 """
 
 SCHEMA = f"""
@@ -58,7 +94,8 @@ CREATE TABLE IF NOT EXISTS offers (
 CREATE INDEX IF NOT EXISTS offers_due ON offers (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS suppressions (
     email            TEXT PRIMARY KEY,  -- lower case
-    created_at       TEXT NOT NULL
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS campaigns (
     id               INTEGER PRIMARY KEY,
@@ -71,7 +108,8 @@ CREATE TABLE IF NOT EXISTS campaigns (
     last_error       TEXT,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
-    finished_at      TEXT
+    finished_at      TEXT,
+    created_by       TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS campaign_rows (
     campaign_id      INTEGER NOT NULL REFERENCES campaigns (id),
@@ -103,7 +141,11 @@ CREATE TABLE IF NOT EXISTS campaign_rejects (
 );
 CREATE INDEX IF NOT EXISTS campaign_rejects_by_campaign ON campaign_rejects (campaign_id, line);
 CREATE INDEX IF NOT EXISTS offers_recent_by_customer ON offers (customerid, created_at);
-"""
+""" + ACCESS
+
+
+# v3 -> v4: the columns that record who did what (the new tables come from ACCESS, created if missing).
+CREATED_BY_COLUMNS = ("campaigns", "suppressions")
 
 
 def statements(script: str) -> list[str]:

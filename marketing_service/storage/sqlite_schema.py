@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from marketing_service.storage.schema import SCHEMA, VERSION, statements
+from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, SCHEMA, VERSION, statements
 
 
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
@@ -35,13 +35,22 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     _create(conn, SCHEMA)  # the new tables (suppressions, campaigns); the existing ones are left as they are
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """v4: users, API tokens, failed sign-ins, and who created campaigns, suppressions and outcome uploads."""
+    for table in CREATED_BY_COLUMNS:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if "created_by" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN created_by TEXT NOT NULL DEFAULT ''")
+    _create(conn, ACCESS)
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in statements(script):
         conn.execute(statement)
 
 
 # Every version after the first, in order: version -> its step (tests check they reach VERSION).
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4}
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -13,7 +13,8 @@ from marketing_service.customers.listing import recent_customers
 from marketing_service.customers.records import Customer, InvalidCustomer, parse_customer
 from marketing_service.offers.listing import recent_offers
 from marketing_service.state import request_db, state
-from marketing_service.web.openapi import openapi_document
+from marketing_service.web.access import is_open
+from marketing_service.web.openapi import openapi_document, with_security
 
 api = Blueprint("api", __name__)
 MAX_CUSTOMERS = 1000
@@ -73,4 +74,4 @@ def list_offers() -> ResponseReturnValue:
 
 @api.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return jsonify(openapi_document(MAX_CUSTOMERS, MAX_JSON_CUSTOMERS))
+    return jsonify(with_security(openapi_document(MAX_CUSTOMERS, MAX_JSON_CUSTOMERS), is_open))

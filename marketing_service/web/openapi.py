@@ -1,6 +1,7 @@
 """The OpenAPI 3 document of the marketing JSON API, generated from the same schema the validator uses."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from feature_contract import CUSTOMER_ID_MAX
@@ -83,3 +84,21 @@ def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[st
         },
         "components": {"schemas": schemas},
     })
+
+
+def with_security(document: dict[str, Any], is_open: Callable[[str, str], bool]) -> dict[str, Any]:
+    """DESIGN §11 in the document: a bearer token on every operation but the open ones, which say
+    `security: []`; the others list the 401 and 403 the door can answer."""
+    error = _json("error", _ref("Error"))
+    document["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "a token from `python -m marketing_service tokens create NAME --role ROLE` or the admin page"}}
+    document["security"] = [{"bearer": []}]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if is_open(path, method):
+                operation["security"] = []
+            else:
+                operation["responses"].setdefault("401", error)
+                operation["responses"].setdefault("403", error)
+    return document

@@ -27,7 +27,7 @@ def confirm(token: str) -> ResponseReturnValue:
 def one_click(token: str) -> ResponseReturnValue:
     """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`; the person's button posts the same."""
     email = _email_or_400(token)
-    stopped = suppress(request_db(), email)
+    stopped = suppress(request_db(), email, "unsubscribe link")
     current_app.logger.info("unsubscribed an address (%d queued offers stopped)", stopped)
     if request.accept_mimetypes.best == "application/json":
         return {"status": "unsubscribed"}

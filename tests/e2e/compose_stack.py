@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import NoReturn
@@ -78,6 +80,8 @@ def compose_on(layout: str, docker_config: Path) -> ComposeTool:
 
 
 class Compose:
+    marketing_service = "marketing"  # where `tokens create` runs: the service whose database the API calls reach
+
     def __init__(self, tool: ComposeTool, label: str, layout: str) -> None:
         self.project = f"churn-e2e-{label}-{layout}-{os.getpid()}"
         self.layout = layout
@@ -96,6 +100,21 @@ class Compose:
                               timeout=timeout)
         assert done.returncode == 0, f"compose {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
+
+    @cached_property
+    def http(self) -> requests.Session:
+        """Requests as an admin's script makes them: with a bearer token made by the CLI in the running container,
+        as the README tells an operator to (`docker compose exec marketing python -m marketing_service tokens …`)."""
+        token = self.run("exec", "-T", self.marketing_service, "python", "-m", "marketing_service", "tokens", "create",
+                         "e2e", "--role", "admin").stdout.strip()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
+
+    def initial_admin_passwords(self) -> list[str]:
+        """What `docker compose logs` shows of the first start's generated admin password (DESIGN §11)."""
+        logs = self.run("logs", "--no-color", self.marketing_service).stdout
+        return re.findall(r"initial admin password for user admin: (\S+)", logs)
 
     def started_at(self, service: str) -> str:
         """When the service's container last started: unchanged means it was not restarted."""

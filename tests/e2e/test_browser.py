@@ -1,17 +1,19 @@
-"""A marketer in headless Chromium: fill the form, read the decision and the offer, fix a bad field."""
+"""A marketer in headless Chromium: sign in, fill the form, read the decision and the offer, fix a bad field."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.helpers import SCREENSHOTS, Gunicorn, Marketing
+from tests.e2e.sign_in import form_session, sign_in
+from tests.helpers import ADMIN_PASSWORD, SCREENSHOTS, Gunicorn, Marketing
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 
 def stored(marketing: Marketing, customerid: str) -> bool:
-    listed = requests.get(f"{marketing.url}/api/customers?limit=1000", timeout=5).json()["customers"]
+    listed = marketing.http.get(f"{marketing.url}/api/customers?limit=1000", timeout=5).json()["customers"]
     return any(c["customerid"] == customerid for c in listed)
 
 
@@ -22,6 +24,29 @@ def fill_form(page: Page, record: dict) -> None:
             locator.select_option(str(value))
         else:
             locator.fill(str(value))
+
+
+def test_an_anonymous_visit_signs_in_through_the_form_and_signs_out(fresh_page: Page, marketing: Marketing) -> None:
+    page = fresh_page
+    page.goto(marketing.url + "/")
+    expect(page).to_have_url(f"{marketing.url}/login?next=/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("#signed-in-as")).to_have_count(0)
+    page.fill("#username", "admin")
+    page.fill("#password", "not-the-admin-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#login-error")).to_contain_text("do not match")
+    expect(page.locator("#username")).to_have_value("admin")  # the form comes back with the name kept
+    page.screenshot(path=SCREENSHOTS / "sign-in-refused.png", full_page=True)
+    page.fill("#password", ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{marketing.url}/")
+    expect(page.locator("#signed-in-as")).to_have_text("admin (admin)")
+    expect(page.get_by_role("heading", name="Check a customer")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{marketing.url}/login")
+    page.goto(marketing.url + "/customers")  # signed out for good: the pages ask to sign in again
+    expect(page).to_have_url(re.compile(r"/login\?next="))
 
 
 def test_marketer_scores_a_likely_churner_and_sees_the_offer(page: Page, marketing: Marketing) -> None:
@@ -74,7 +99,14 @@ def test_bad_value_is_marked_next_to_its_field_and_input_is_kept(page: Page, mar
 def test_expired_form_comes_back_with_the_entries_kept(page: Page, marketing: Marketing) -> None:
     page.goto(marketing.url + "/")
     fill_form(page, dict(LIKELY_CHURNER, customerid="WEB-4", name="Ada", email="ada@example.com"))
-    page.context.clear_cookies()  # the session behind the form's security token is gone
+    # Signing in again in another tab starts a new session: the security token of this tab's form is stale.
+    other_tab = page.context.new_page()
+    other_tab.goto(marketing.url + "/login")
+    other_tab.fill("#username", "admin")
+    other_tab.fill("#password", ADMIN_PASSWORD)
+    other_tab.get_by_role("button", name="Sign in").click()
+    expect(other_tab).to_have_url(marketing.url + "/")
+    other_tab.close()
     page.get_by_role("button", name="Score customer").click()
     expect(page.locator("#notice")).to_contain_text("nothing was saved")
     expect(page.locator("#customerid")).to_have_value("WEB-4")
@@ -98,23 +130,27 @@ def test_dead_link_shows_a_page_with_a_way_back(page: Page, marketing: Marketing
 
 def test_post_without_csrf_token_is_refused(marketing: Marketing) -> None:
     form = {k: str(v) for k, v in dict(LIKELY_CHURNER, customerid="CSRF-1", email="x@example.com").items()}
-    response = requests.post(marketing.url + "/", data=form, timeout=5)
+    response = form_session(marketing.url).post(marketing.url + "/", data=form, timeout=5)  # signed in, no token
     assert response.status_code == 400
     assert "CSRF" in response.text
     assert not stored(marketing, "CSRF-1")
 
 
 def test_every_page_sends_security_headers_and_safe_cookies(marketing: Marketing) -> None:
-    for path in ("/", "/customers", "/offers"):
-        headers = requests.get(marketing.url + path, timeout=5).headers
-        csp = headers["Content-Security-Policy"]
+    browser = form_session(marketing.url)
+    for path in ("/login", "/", "/customers", "/offers"):
+        response = browser.get(marketing.url + path, timeout=5)
+        assert response.status_code == 200 and response.url == marketing.url + path
+        csp = response.headers["Content-Security-Policy"]
         assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
-        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
-    cookie = requests.get(marketing.url + "/", timeout=5).headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Frame-Options"] == "DENY"
+    anonymous = requests.get(marketing.url + "/login", timeout=5).headers["Set-Cookie"]  # the sign-in form's session
+    signed_in = browser.get(marketing.url + "/", timeout=5).headers["Set-Cookie"]  # renewed on each request
+    for cookie in (anonymous, signed_in):
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_model_page_shows_the_serving_model_and_drift_bars_coloured_by_status(page: Page, model_dir: Path,
+def test_model_page_shows_the_serving_model_and_drift_bars_coloured_by_status(fresh_page: Page, model_dir: Path,
                                                                              tmp_path: Path) -> None:
     """After traffic where every contract is month-to-month and tenure tripled, the Model page draws those two
     features red (alert) and the untouched ones green, beside the version churn reports."""
@@ -124,8 +160,9 @@ def test_model_page_shows_the_serving_model_and_drift_bars_coloured_by_status(pa
     from tests.helpers import DATA
 
     env = {"MODEL_PATH": str(model_dir / "model.bin"), "DRIFT_WINDOW": "600", "DRIFT_MIN_RECORDS": "500"}
+    page = fresh_page
     with Gunicorn("churn_service", env, workers=2) as churn, Marketing(tmp_path, churn.url) as marketing:
-        page.goto(f"{marketing.url}/model")
+        sign_in(page, marketing.url, "/model")
         expect(page.locator("#drift-status")).to_have_attribute("data-status", "insufficient_data")
         with open(DATA, newline="") as f:
             rows = random.Random(5).sample(list(csv.DictReader(f)), 600)
@@ -148,9 +185,9 @@ def test_model_page_shows_the_serving_model_and_drift_bars_coloured_by_status(pa
         page.screenshot(path=SCREENSHOTS / "model-drift.png", full_page=True)
 
 
-def test_model_page_says_so_when_churn_is_down(page: Page, tmp_path: Path) -> None:
+def test_model_page_says_so_when_churn_is_down(fresh_page: Page, tmp_path: Path) -> None:
     from tests.helpers import free_port
 
     with Marketing(tmp_path, f"http://127.0.0.1:{free_port()}") as marketing:
-        page.goto(f"{marketing.url}/model")
-        expect(page.locator("#churn-unavailable")).to_be_visible()
+        sign_in(fresh_page, marketing.url, "/model")
+        expect(fresh_page.locator("#churn-unavailable")).to_be_visible()

@@ -24,6 +24,7 @@ from tests.e2e.compose_stack import (
     missing,
     wait_for,
 )
+from tests.e2e.sign_in import form_session
 from tests.helpers import REPO
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
@@ -89,7 +90,17 @@ def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def submit(stack: Compose, record: dict) -> requests.Response:
-    return requests.post(f"{stack.marketing}/api/customers", json=record, timeout=30)
+    return stack.http.post(f"{stack.marketing}/api/customers", json=record, timeout=30)
+
+
+def test_the_first_start_logs_an_admin_password_that_signs_in(compose: Compose) -> None:
+    """Compose sets no MARKETING_ADMIN_PASSWORD: the first start makes one, logs it once, and it signs in."""
+    [password] = compose.initial_admin_passwords()
+    browser = form_session(compose.marketing, "admin", password)
+    page = browser.get(f"{compose.marketing}/customers", timeout=10)
+    assert page.status_code == 200 and page.url == f"{compose.marketing}/customers"
+    assert 'id="signed-in-as">admin (admin)<' in page.text
+    assert requests.get(f"{compose.marketing}/api/customers", timeout=10).status_code == 401  # and nothing is open
 
 
 def test_churner_gets_an_offer_email_in_the_volume_and_loyal_customer_none(compose: Compose) -> None:
@@ -117,7 +128,7 @@ def test_churn_down_means_pending_then_scored_when_it_is_back(compose: Compose) 
         compose.run("start", "churn", timeout=60)
 
     def scored() -> bool:
-        listed = requests.get(f"{compose.marketing}/api/customers", timeout=5).json()["customers"]
+        listed = compose.http.get(f"{compose.marketing}/api/customers", timeout=5).json()["customers"]
         return any(c["customerid"] == "E2E-3" and c["status"] == "scored" for c in listed)
 
     wait_for(scored, timeout=120, what="the pending record to be scored with no further request")

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from marketing_service.storage.schema import VERSION
 from tests.e2e.compose_stack import BUILD_TIMEOUT_S, Compose, compose_on, wait_for
 from tests.helpers import REPO, free_port
 from tests.samples import LIKELY_CHURNER
@@ -25,6 +26,8 @@ COLD_STARTS = 5
 
 
 class PostgresStack(Compose):
+    marketing_service = "marketing-pg-1"  # its token is good on both instances: they share one database
+
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
         self.base += ["--profile", "postgres"]
@@ -84,29 +87,30 @@ def test_the_profile_starts_from_nothing_five_times_in_a_row(stack: PostgresStac
     assert "models-seed exited" in seeded, f"the models volume is filled by its one seeding service:\n{seeded}"
 
 
-def submit(url: str, customerid: str) -> requests.Response:
+def submit(http: requests.Session, url: str, customerid: str) -> requests.Response:
     record = {**LIKELY_CHURNER, "customerid": customerid, "email": f"{customerid.lower()}@example.com"}
-    return requests.post(f"{url}/api/customers", json=record, timeout=30)
+    return http.post(f"{url}/api/customers", json=record, timeout=30)
 
 
 def test_both_instances_share_one_database_one_offer_and_one_email(stack: PostgresStack) -> None:
     first, second = stack.instances
-    answer = submit(first, "PGC-1")
+    answer = submit(stack.http, first, "PGC-1")
     assert answer.status_code == 200, answer.text
     offer = answer.json()["customers"][0]["offer"]
-    listed = requests.get(f"{second}/api/customers", timeout=5).json()["customers"]
+    listed = stack.http.get(f"{second}/api/customers", timeout=5).json()["customers"]
     assert [c["customerid"] for c in listed] == ["PGC-1"], "the other instance sees the same customers"
-    again = submit(second, "PGC-1").json()["customers"][0]["offer"]
+    again = submit(stack.http, second, "PGC-1").json()["customers"][0]["offer"]
     assert again["id"] == offer["id"], "one offer per customer across instances (the UNIQUE constraint)"
     wait_for(lambda: f"offer-{offer['id']}.eml" in stack.shared_mail(), timeout=60, what="the offer email")
     assert stack.shared_mail() == [f"offer-{offer['id']}.eml"]
-    sent = requests.get(f"{first}/api/offers", timeout=5).json()["offers"]
+    sent = stack.http.get(f"{first}/api/offers", timeout=5).json()["offers"]
     assert [(o["id"], o["status"]) for o in sent] == [(offer["id"], "sent")]
 
 
 def test_duplicates_sent_to_both_instances_at_once_make_one_offer(stack: PostgresStack) -> None:
+    http = stack.http  # its token made here, not by the pool's threads at once
     with ThreadPoolExecutor(10) as pool:
-        answers = list(pool.map(lambda n: submit(stack.instances[n % 2], "PGC-DUP"), range(20)))
+        answers = list(pool.map(lambda n: submit(http, stack.instances[n % 2], "PGC-DUP"), range(20)))
     assert [a.status_code for a in answers] == [200] * 20
     assert len({a.json()["customers"][0]["offer"]["id"] for a in answers}) == 1
     assert stack.psql("SELECT COUNT(*) FROM offers WHERE customerid = 'PGC-DUP'") == "1"
@@ -115,4 +119,4 @@ def test_duplicates_sent_to_both_instances_at_once_make_one_offer(stack: Postgre
 def test_churn_runs_two_replicas_and_the_schema_was_migrated_once(stack: PostgresStack) -> None:
     replicas = stack.run("ps", "-q", "churn-replicas").stdout.split()
     assert len(replicas) == 2
-    assert stack.psql("SELECT string_agg(version::text, ',') FROM schema_version") == "3"
+    assert stack.psql("SELECT string_agg(version::text, ',') FROM schema_version") == str(VERSION)  # created at the latest

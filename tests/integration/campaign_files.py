@@ -10,12 +10,14 @@ __all__ = ["finished", "telco_csv", "upload"]
 
 
 def upload(server: Marketing, body: bytes, **settings: str) -> requests.Response:
-    return requests.post(f"{server.url}/api/campaigns", files={"file": ("customers.csv", body, "text/csv")},
-                         data={"name": "test", **settings}, timeout=60)
+    return server.http.post(f"{server.url}/api/campaigns", files={"file": ("customers.csv", body, "text/csv")},
+                            data={"name": "test", **settings}, timeout=60)
 
 
 def finished(server: Marketing, campaign_id: int, timeout: float = 120) -> dict:
     def done() -> dict | None:
-        status = requests.get(f"{server.url}/api/campaigns/{campaign_id}", timeout=5).json()
+        # A connection per poll, as a plain script makes them: a kept-alive one may lead to a killed worker.
+        status = server.http.get(f"{server.url}/api/campaigns/{campaign_id}", headers={"Connection": "close"},
+                                 timeout=5).json()
         return status if status["status"] == "done" else None
     return wait_for(done, timeout=timeout, what=f"campaign {campaign_id} done")

@@ -16,7 +16,7 @@ import pytest
 from harness.postgres import PostgresCluster
 from marketing_service import create_app
 from tests.helpers import Gunicorn, Marketing
-from tests.in_process import InProcess, config_for
+from tests.in_process import InProcess, admin_token, config_for
 
 
 @pytest.fixture(scope="session")
@@ -80,5 +80,5 @@ def marketing_app(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> 
     must be refused before anything is stored (so the module's tests can share it) and for pages."""
     folder = tmp_path_factory.mktemp("marketing-app")
     app = create_app(config_for(folder, churn.url))
-    yield InProcess(app, folder / "marketing.db")
+    yield InProcess(app, folder / "marketing.db", token=admin_token(app))
     app.extensions["marketing"].storage.close()

@@ -62,15 +62,27 @@ def containers(workload: dict) -> Iterator[dict]:
     yield from spec["containers"]
 
 
+def secret_data(secret: dict) -> dict[str, str]:
+    return {**{k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}, **secret.get("stringData", {})}
+
+
 def pod_env(docs: list[dict], container: dict) -> dict[str, str]:
-    """Every variable the container gets, resolving envFrom against the rendered ConfigMaps and Secrets."""
+    """Every variable the container gets, resolving envFrom and env's valueFrom against the rendered ConfigMaps
+    and Secrets (a key the object lacks fails here, as the kubelet would refuse to start the container)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             env.update(referenced(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
         else:
-            secret = referenced(docs, "Secret", source["secretRef"]["name"])
-            env.update({k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()})
-            env.update(secret.get("stringData", {}))
-    env.update({item["name"]: item.get("value", "") for item in container.get("env", [])})
+            env.update(secret_data(referenced(docs, "Secret", source["secretRef"]["name"])))
+    for item in container.get("env", []):
+        source = item.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            values = secret_data(referenced(docs, "Secret", source["secretKeyRef"]["name"]))
+            env[item["name"]] = values[source["secretKeyRef"]["key"]]
+        elif "configMapKeyRef" in source:
+            ref = source["configMapKeyRef"]
+            env[item["name"]] = referenced(docs, "ConfigMap", ref["name"])["data"][ref["key"]]
+        else:
+            env[item["name"]] = item.get("value", "")
     return env

@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-
 from tests.helpers import Gunicorn, Marketing, count, wait_for, worker_pids
 from tests.integration.campaign_files import finished, telco_csv, upload
 
@@ -20,7 +18,8 @@ BUDGET = "600"  # offers (and emails) per campaign: enough to count, few enough 
 
 
 def status_of(server: Marketing, campaign_id: int) -> dict:
-    return requests.get(f"{server.url}/api/campaigns/{campaign_id}", timeout=5).json()
+    # A connection per poll, as a plain script makes them: a kept-alive one may lead to a killed worker.
+    return server.http.get(f"{server.url}/api/campaigns/{campaign_id}", headers={"Connection": "close"}, timeout=5).json()
 
 
 def assert_decided_exactly_once(server: Marketing, campaign_id: int) -> dict:

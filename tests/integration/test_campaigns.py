@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.helpers import Gunicorn, Marketing, count, wait_for
 from tests.in_process import Answer, InProcess
@@ -33,12 +32,12 @@ def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_li
     assert (status["rows"], status["accepted"], status["rejected"]) == (400, 397, 3)
     assert status["offers"] + status["holdout"] <= 30 and status["offers"] > 0 and status["progress"] == 1.0
 
-    rejects = list(csv.DictReader(io.StringIO(requests.get(f"{marketing.url}/api/campaigns/{status['id']}/rejects.csv",
-                                                           timeout=5).text)))
+    rejects = list(csv.DictReader(io.StringIO(marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}/rejects.csv",
+                                                                 timeout=5).text)))
     # Line 1 is the header: data row i is on line i + 2.
     assert {(r["line"], r["field"]) for r in rejects} == {("5", "contract"), ("9", "email"), ("13", "customerid")}
-    results = list(csv.DictReader(io.StringIO(requests.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv",
-                                                           timeout=5).text)))
+    results = list(csv.DictReader(io.StringIO(marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv",
+                                                                 timeout=5).text)))
     assert len(results) == 397 and len({r["customerid"] for r in results}) == 397
     decisions = [r["decision"] for r in results]
     assert decisions.count("offer") == status["offers"] and decisions.count("holdout") == status["holdout"]
@@ -53,8 +52,8 @@ def test_a_csv_campaign_decides_every_accepted_row_once_and_lists_bad_rows_by_li
 def test_formula_cells_are_neutralised_in_the_downloads(marketing: Marketing) -> None:
     body = telco_csv(3, prefix="F", extra={0: {"customerID": "=1+2"}, 1: {"customerID": "@SUM(A1)", "Contract": "x"}})
     status = finished(marketing, upload(marketing, body).json()["id"])
-    results = requests.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv", timeout=5).text
-    rejects = requests.get(f"{marketing.url}/api/campaigns/{status['id']}/rejects.csv", timeout=5).text
+    results = marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv", timeout=5).text
+    rejects = marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}/rejects.csv", timeout=5).text
     assert "'=1+2" in results and "\n=1+2" not in results
     assert "'@SUM(A1)" in rejects
 
@@ -90,8 +89,8 @@ def test_a_json_campaign_takes_the_same_customers_and_settings(marketing: Market
     customers = [{**LIKELY_CHURNER, "customerID": "J1", "email": "j1@example.com"},
                  {**LOYAL_CUSTOMER, "customerid": "J2", "email": "j2@example.com"},
                  {**LOYAL_CUSTOMER, "customerid": "J3", "email": "nope"}]
-    response = requests.post(f"{marketing.url}/api/campaigns", json={"name": "json", "customers": customers,
-                                                                     "holdout": 0}, timeout=10)
+    response = marketing.http.post(f"{marketing.url}/api/campaigns", json={"name": "json", "customers": customers,
+                                                                           "holdout": 0}, timeout=10)
     assert response.status_code == 202
     status = finished(marketing, response.json()["id"])
     assert (status["accepted"], status["rejected"], status["offers"], status["holdout"]) == (2, 1, 1, 0)
@@ -105,19 +104,29 @@ def test_bad_settings_are_named_field_by_field(marketing_app: InProcess) -> None
 
 
 def test_outcomes_give_the_uplift_of_offered_over_holdout(marketing: Marketing) -> None:
+    """...and the campaign and each outcomes upload say who sent them (DESIGN §11), in the API and on the page."""
     status = finished(marketing, upload(marketing, telco_csv(300, prefix="U"), threshold="0.3", holdout="0.5").json()["id"])
-    results = list(csv.DictReader(io.StringIO(requests.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv",
-                                                           timeout=5).text)))
+    by = status["created_by"]
+    assert by.startswith("token:tests-admin-"), by  # the bearer token Marketing.http sends
+    results = list(csv.DictReader(io.StringIO(marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}/results.csv",
+                                                                 timeout=5).text)))
     offered = [r["customerid"] for r in results if r["decision"] == "offer"]
     holdout = [r["customerid"] for r in results if r["decision"] == "holdout"]
     assert offered and holdout
     lines = ["customerid,churned"] + [f"{c},{'yes' if i % 5 == 0 else 'no'}" for i, c in enumerate(offered)] + \
-            [f"{c},{'1' if i % 2 == 0 else '0'}" for i, c in enumerate(holdout)]
-    answer = requests.post(f"{marketing.url}/api/campaigns/{status['id']}/outcomes", data="\n".join(lines),
-                           headers={"Content-Type": "text/csv"}, timeout=10).json()
+            [f"{c},{'1' if i % 2 == 0 else '0'}" for i, c in enumerate(holdout)] + ["NOT-IN-IT,no", "X,maybe", ",1"]
+    answer = marketing.http.post(f"{marketing.url}/api/campaigns/{status['id']}/outcomes", data="\n".join(lines),
+                                 headers={"Content-Type": "text/csv"}, timeout=10).json()
     rate_o = sum(1 for i in range(len(offered)) if i % 5 == 0) / len(offered)
     rate_h = sum(1 for i in range(len(holdout)) if i % 2 == 0) / len(holdout)
     assert answer["matched"] == len(offered) + len(holdout)
+    assert (answer["unmatched"], answer["rejected_lines"], [r["line"] for r in answer["rejected"]]) == \
+        (1, 2, [len(lines) - 1, len(lines)])
+    [logged] = marketing.http.get(f"{marketing.url}/api/campaigns/{status['id']}", timeout=5).json()["outcome_uploads"]
+    assert (logged["created_by"], logged["matched"], logged["unmatched"], logged["rejected"]) == \
+        (by, len(offered) + len(holdout), 1, 2)
+    page = marketing.http.get(f"{marketing.url}/campaigns/{status['id']}", timeout=5).text
+    assert f'<span id="created-by">{by}</span>' in page and page.count(f'<td class="created-by">{by}</td>') == 1
     assert answer["uplift"]["difference"] == pytest.approx(rate_h - rate_o)
     assert answer["uplift"]["customers_kept"] == pytest.approx((rate_h - rate_o) * len(offered))
 
@@ -129,10 +138,10 @@ def test_the_form_respects_the_cooldown_after_a_campaign_offer(churn: Gunicorn, 
 
     def form_then_campaign(server: Marketing, customerid: str) -> dict:
         record = {**LIKELY_CHURNER, "customerid": customerid, "email": f"{customerid.lower()}@example.com"}
-        created = requests.post(f"{server.url}/api/campaigns", json={"name": "c", "customers": [record], "holdout": 0},
-                                timeout=10).json()
+        created = server.http.post(f"{server.url}/api/campaigns", json={"name": "c", "customers": [record], "holdout": 0},
+                                   timeout=10).json()
         assert finished(server, created["id"])["offers"] == 1
-        return requests.post(f"{server.url}/api/customers", json=record, timeout=10).json()["customers"][0]
+        return server.http.post(f"{server.url}/api/customers", json=record, timeout=10).json()["customers"][0]
 
     answer = form_then_campaign(marketing, "COOL-1")  # the default cooldown
     assert answer["churn"] is True and answer["offer"] is None

@@ -13,7 +13,7 @@ import requests
 
 from marketing_service import create_app
 from tests.helpers import Gunicorn, customer
-from tests.in_process import InProcess, config_for
+from tests.in_process import InProcess, admin_token, config_for
 from tests.samples import LIKELY_CHURNER, ZOOMCAMP_CUSTOMER
 
 TOKEN = "a-test-churn-token-0123456789abcdef"
@@ -55,15 +55,18 @@ def test_with_the_token_churn_answers_as_without_one(guarded: Gunicorn, churn: G
             assert answer.json() == expected.json()
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json"])
-def test_probes_metrics_and_the_document_stay_open(guarded: Gunicorn, path: str) -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_probes_and_metrics_stay_open(guarded: Gunicorn, path: str) -> None:
     assert requests.get(guarded.url + path, timeout=10).status_code == 200
 
 
-def test_the_document_says_which_routes_need_the_token(guarded: Gunicorn) -> None:
-    paths = requests.get(guarded.url + "/openapi.json", timeout=10).json()["paths"]
+def test_the_document_needs_the_token_and_says_which_routes_do(guarded: Gunicorn) -> None:
+    assert requests.get(guarded.url + "/openapi.json", timeout=10).status_code == 401
+    paths = requests.get(guarded.url + "/openapi.json", timeout=10,
+                         headers={"Authorization": f"Bearer {TOKEN}"}).json()["paths"]
     needing = {path for path, item in paths.items() for operation in item.values() if "401" in operation["responses"]}
-    assert needing == {"/predict", "/predict/batch", "/model", "/drift"}
+    assert {"/predict", "/predict/batch", "/model", "/drift"} <= needing
+    assert not needing & {"/healthz", "/readyz", "/metrics"}
 
 
 def test_marketing_with_the_token_scores_and_without_it_keeps_the_customer_pending(guarded: Gunicorn,
@@ -72,7 +75,7 @@ def test_marketing_with_the_token_scores_and_without_it_keeps_the_customer_pendi
     for name, token, status in (("with", TOKEN, "scored"), ("without", "", "pending")):
         app = create_app(config_for(tmp_path / name, guarded.url, churn_api_token=token))
         try:
-            service = InProcess(app)
+            service = InProcess(app, token=admin_token(app))
             [entry] = service.post("/api/customers", json=customer(LIKELY_CHURNER, f"TOK-{name}")).json()["customers"]
             assert entry["status"] == status, entry
             model_page = service.get("/model", headers={"Accept": "text/html"}).text
@@ -81,3 +84,14 @@ def test_marketing_with_the_token_scores_and_without_it_keeps_the_customer_pendi
             assert (version in model_page) is bool(token)
         finally:
             app.extensions["marketing"].storage.close()
+
+
+@pytest.mark.parametrize("token", ["REPLACE-ME", "short-but-random-9f3a", "changeme-changeme-changeme-changeme-1234"])
+def test_a_guessable_token_stops_churn_at_start_with_one_line(model_dir: Path, token: str) -> None:
+    """A token anyone could guess (the overlay's placeholder, a short one) guards nothing: churn refuses it."""
+    server = Gunicorn("churn_service", {"MODEL_PATH": str(model_dir / "model.bin"), "CHURN_API_TOKEN": token}, workers=1)
+    with pytest.raises(RuntimeError) as stopped:
+        server.start()
+    output = str(stopped.value)
+    assert "exited with" in output and "Traceback" not in output, output
+    assert [line for line in output.splitlines() if "CHURN_API_TOKEN" in line and "secrets" in line], output

@@ -16,11 +16,24 @@ from typing import Any
 import psycopg
 import requests
 
-from tests.helpers import Gunicorn, Marketing, count, customer, fetch_all, wait_for, worker_pids
+from tests.helpers import ADMIN_PASSWORD, Gunicorn, Marketing, count, customer, fetch_all, wait_for, worker_pids
 from tests.proxy import DelayProxy
 from tests.samples import LIKELY_CHURNER
 
 BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration/conftest.py)
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def signed_in(url: str) -> requests.Session:
+    """A marketer's browser, signed in through the form (as the tests' admin)."""
+    browser = requests.Session()
+    browser.headers["Accept"] = "text/html,*/*;q=0.8"
+    token = CSRF_FIELD.search(browser.get(f"{url}/login", timeout=5).text)
+    assert token is not None
+    answer = browser.post(f"{url}/login", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token[1]},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 303, answer.text
+    return browser
 
 
 def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn, tmp_path: Path,
@@ -31,11 +44,12 @@ def test_kill_9_of_a_worker_mid_burst_loses_and_doubles_nothing(churn: Gunicorn,
         before = set(worker_pids(marketing.proc.pid))
         accepted: set[str] = set()
         failed = 0
+        http = marketing.http  # its token made here, not by the burst's threads at once
 
         def post(cid: str) -> tuple[str, int | None]:
             try:
-                return cid, requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, cid),
-                                          timeout=20, headers={"Connection": "close"}).status_code
+                return cid, http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, cid),
+                                      timeout=20, headers={"Connection": "close"}).status_code
             except requests.RequestException:
                 return cid, None
 
@@ -77,8 +91,8 @@ def test_slow_churn_means_a_quick_pending_answer_then_scoring_when_it_recovers(c
         extra = {"CHURN_CONNECT_TIMEOUT": "1", "CHURN_READ_TIMEOUT": "1", "LEASE_SECONDS": "2"}
         with Marketing(tmp_path, proxy.url, extra, db=new_db()) as marketing:
             started = time.monotonic()
-            response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "SLOW-1"),
-                                     timeout=30)
+            response = marketing.http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "SLOW-1"),
+                                           timeout=30)
             elapsed = time.monotonic() - started
             assert response.status_code == 202 and response.json()["customers"][0]["status"] == "pending"
             assert elapsed < proxy.delay_s, "marketing must answer within its own timeout, not churn's delay"
@@ -112,26 +126,26 @@ def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gu
                                                                         new_db: Callable[..., str]) -> None:
     with Marketing(tmp_path, churn.url, {"DB_BUSY_TIMEOUT_MS": "1500"}, db=new_db()) as marketing:
         blocker = Blocker(marketing.db)
+        http = marketing.http  # its token stored before the database is locked
         try:
             # A short lock: the request waits for it and succeeds.
             blocker.lock()
             release = threading.Timer(0.5, blocker.unlock)
             release.start()
-            waited = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-1"), timeout=20)
+            waited = http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-1"), timeout=20)
             release.join()
             assert waited.status_code == 200
             # A lock held past the busy timeout: a clear, retryable 503 and nothing half-stored.
-            browser = requests.Session()
-            browser.headers["Accept"] = "text/html,*/*;q=0.8"
-            token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(marketing.url + "/", timeout=5).text)
+            browser = signed_in(marketing.url)
+            token = CSRF_FIELD.search(browser.get(marketing.url + "/", timeout=5).text)
             assert token is not None
             blocker.lock()
             # Four clients at once (a worker's threads): each is told within about the busy timeout, not
             # after waiting out the timeouts of every writer queued ahead of it.
             def refused_submission(n: int) -> tuple[requests.Response, float]:
                 started = time.monotonic()
-                response = requests.post(f"{marketing.url}/api/customers",
-                                         json=customer(LIKELY_CHURNER, f"LOCK-2{n}"), timeout=30)
+                response = http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, f"LOCK-2{n}"),
+                                     timeout=30)
                 return response, time.monotonic() - started
             with ThreadPoolExecutor(4) as pool:
                 burst = list(pool.map(refused_submission, range(4)))
@@ -150,7 +164,7 @@ def test_locked_database_means_waiting_or_a_clear_503_never_corruption(churn: Gu
         assert refused_form.status_code == 503 and "nothing was saved" in refused_form.text
         assert 'value="LOCK-3"' in refused_form.text
         assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE customerid = 'LOCK-3'") == 0
-        retried = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-20"), timeout=20)
+        retried = http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "LOCK-20"), timeout=20)
         assert retried.status_code == 200
         if not blocker.postgres:
             assert fetch_all(marketing.db, "PRAGMA integrity_check") == [("ok",)]

@@ -1,6 +1,8 @@
 """deploy/k8s as a cluster would receive it: `kubectl kustomize` renders both overlays, every document passes the
 newest Kubernetes schemas kubernetes-validate ships (strict), checkov finds nothing, and the rendered pods are
-what the services need: probes on their port, the env names their config.py reads, a non-root read-only root.
+what the services need: probes on their port, the env names their config.py reads, a non-root read-only root;
+and what DESIGN §11 asks of production: one churn token from one Secret in both services, marketing in production
+mode with Secure cookies, churn reachable only from marketing and Prometheus.
 
 No cluster runs here: this is what can be checked without one (deploy/k8s/README.md says what is not).
 test_k8s_pods_docker.py runs the images in Docker under the rendered pods' security context, mounts and environment.
@@ -11,6 +13,7 @@ import base64
 import copy
 import json
 import re
+import secrets
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +23,8 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
 
+from churn_service.config import ChurnConfig
+from marketing_service.config import ConfigError, MarketingConfig
 from tests.integration.k8s_config_reads import image_uid, names_read
 from tests.integration.k8s_render import (
     KUSTOMIZATIONS,
@@ -32,6 +37,7 @@ from tests.integration.k8s_render import (
     pod_env,
     referenced,
     render,
+    secret_data,
     venv_tool,
 )
 
@@ -122,6 +128,10 @@ def test_the_pods_get_only_variables_their_config_reads_with_values_it_accepts(o
     deployment = one(docs, "Deployment", service)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env = pod_env(docs, container)
+    if name == "production":  # as filled in on the machine that deploys
+        env["CHURN_API_TOKEN"] = secrets.token_urlsafe(32)
+        if service == "marketing":
+            env["SECRET_KEY"] = secrets.token_hex(32)
     read, parsed, settings = names_read(config, package, env)  # a ConfigError here is a value the service refuses
     assert set(env) <= read, f"{service} gets variables nothing reads: {sorted(set(env) - read)}"
     ports = {p["containerPort"] for p in container["ports"]}
@@ -137,9 +147,9 @@ def test_the_pods_get_only_variables_their_config_reads_with_values_it_accepts(o
         assert any(str(parsed.mail_dir).startswith(path) for path in mounts), "MAIL_DIR is on the read-only root"
         secret_name = next(s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s)
         assert secret_name.startswith("marketing-secrets-"), "the Secret comes from the overlay's secretGenerator"
-        secret = referenced(docs, "Secret", secret_name)
+        values = secret_data(referenced(docs, "Secret", secret_name))
         placeholder = "local-only-placeholder" if name == "local" else "REPLACE"
-        assert all(placeholder in base64.b64decode(v).decode() for v in secret["data"].values())
+        assert all(placeholder in value for value in values.values() if value), values
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -228,3 +238,93 @@ def test_the_train_job_writes_the_registry_churn_serves() -> None:
         claim = one(docs, "PersistentVolumeClaim", "models")
         assert claim["metadata"]["namespace"] == job["metadata"]["namespace"]
 
+
+
+def test_production_churn_and_marketing_share_one_api_token_from_one_secret_key() -> None:
+    """DESIGN §11: churn requires CHURN_API_TOKEN, marketing sends it; one Secret key feeds both, never a ConfigMap."""
+    docs = list(render("production"))
+    sources = {}
+    for service in SERVICES:
+        container = one(docs, "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
+        [item] = [e for e in container.get("env", []) if e["name"] == "CHURN_API_TOKEN"]
+        sources[service] = (item["valueFrom"]["secretKeyRef"]["name"], item["valueFrom"]["secretKeyRef"]["key"])
+        assert pod_env(docs, container)["CHURN_API_TOKEN"], f"{service} gets an empty token"
+    assert sources["churn"] == sources["marketing"], sources
+    secret_name, _ = sources["churn"]
+    assert secret_name.startswith("churn-api-token-"), "the Secret comes from the overlay's secretGenerator"
+    assert "REPLACE" in secret_data(referenced(docs, "Secret", secret_name))["CHURN_API_TOKEN"], "commit placeholders only"
+    assert not any("CHURN_API_TOKEN" in d.get("data", {}) for d in find(docs, "ConfigMap")), "a token in a ConfigMap"
+
+
+def test_every_overlay_gives_churn_and_marketing_the_same_token_or_none(overlay: tuple[str, list[dict]]) -> None:
+    """A token on one side only is every score refused (or, the other way, a token sent to no one)."""
+    docs = overlay[1]
+    tokens = {service: pod_env(docs, one(docs, "Deployment", service)["spec"]["template"]["spec"]["containers"][0])
+              .get("CHURN_API_TOKEN") for service in SERVICES}
+    assert tokens["churn"] == tokens["marketing"]
+    assert (tokens["churn"] is not None) == (overlay[0] == "production")
+
+
+def test_production_marketing_runs_as_production_with_secure_cookies() -> None:
+    docs = list(render("production"))
+    container = one(docs, "Deployment", "marketing")["spec"]["template"]["spec"]["containers"][0]
+    config_map = next(s["configMapRef"]["name"] for s in container["envFrom"] if "configMapRef" in s)
+    data = referenced(docs, "ConfigMap", config_map)["data"]
+    assert (data["MARKETING_ENV"], data["SESSION_COOKIE_SECURE"]) == ("production", "1")
+    env = {**pod_env(docs, container), "SECRET_KEY": secrets.token_hex(32)}
+    assert MarketingConfig.from_env(env).session_cookie_secure is True
+
+
+def test_the_committed_production_secrets_stop_marketing_at_start() -> None:
+    """The placeholders are the intended loud failure (DESIGN §11): MARKETING_ENV=production refuses a short or
+    placeholder SECRET_KEY with one line naming it, and no placeholder admin password is committed to be seeded."""
+    docs = list(render("production"))
+    container = one(docs, "Deployment", "marketing")["spec"]["template"]["spec"]["containers"][0]
+    env = pod_env(docs, container)
+    assert "MARKETING_ADMIN_PASSWORD" not in env, "a committed admin password would be known to every reader"
+    assert env["SECRET_KEY_FALLBACKS"] == "", "no fallback key outside a rotation"
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        MarketingConfig.from_env(env)
+    churn = one(docs, "Deployment", "churn")["spec"]["template"]["spec"]["containers"][0]
+    with pytest.raises(ConfigError, match="CHURN_API_TOKEN"):
+        ChurnConfig.from_env(pod_env(docs, churn))
+
+
+def labels_match(selector: dict, labels: dict) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels selectors are checked here: {selector}"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def test_churn_admits_only_marketing_and_prometheus(overlay: tuple[str, list[dict]]) -> None:
+    """DESIGN §11: any pod of the namespace reaching churn is gone; marketing (its client) and Prometheus (for
+    /metrics) are the only peers, on churn's port, and every pod configured to call churn is one of them."""
+    docs = overlay[1]
+    churn = one(docs, "Deployment", "churn")["spec"]["template"]
+    policies = [p for p in find(docs, "NetworkPolicy") if labels_match(p["spec"]["podSelector"], churn["metadata"]["labels"])]
+    assert policies and all("Ingress" in p["spec"]["policyTypes"] for p in policies), "churn is not isolated"
+    port_names = {p["name"] for p in churn["spec"]["containers"][0]["ports"]}
+    peers = []
+    for rule in (r for p in policies for r in p["spec"].get("ingress", [])):
+        assert rule.get("from"), f"a rule without peers admits every source: {rule}"
+        assert [p["port"] for p in rule["ports"]] and {p["port"] for p in rule["ports"]} <= port_names, rule
+        peers += rule["from"]
+    marketing_peer = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "marketing"}}}
+    prometheus_peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                       "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+    assert sorted(peers, key=json.dumps) == sorted([marketing_peer, prometheus_peer], key=json.dumps), peers
+    # The marketing peer selects marketing's pods (and not churn's own); every workload with churn's Service in
+    # its environment (here and in the train Job) is a pod that peer admits.
+    marketing_labels = one(docs, "Deployment", "marketing")["spec"]["template"]["metadata"]["labels"]
+    assert labels_match(marketing_peer["podSelector"], marketing_labels)
+    assert not labels_match(marketing_peer["podSelector"], churn["metadata"]["labels"])
+    churn_hosts = {"churn", f"churn.{one(docs, 'Service', 'churn')['metadata']['namespace']}"}
+    callers = {}
+    for rendered in (docs, list(render("train-job"))):
+        for workload in (d for d in rendered if d["kind"] in WORKLOADS):
+            urls = [urlsplit(v) for c in containers(workload) for v in pod_env(rendered, c).values() if "://" in v]
+            if any((url.hostname or "").removesuffix(".svc.cluster.local").removesuffix(".svc") in churn_hosts
+                   for url in urls):
+                callers[workload["metadata"]["name"]] = workload["spec"]["template"]["metadata"]["labels"]
+    assert "marketing" in callers, "marketing's CHURN_URL no longer names the churn Service"
+    for caller, labels in callers.items():
+        assert labels_match(marketing_peer["podSelector"], labels), f"{caller} calls churn, which does not admit it"

@@ -115,7 +115,11 @@ def test_the_pods_serve_under_their_security_context_in_docker(docker_network: s
         assert requests.get(f"http://127.0.0.1:{ports['churn']}/model", timeout=3).json()["version"] == version
         base = f"http://127.0.0.1:{ports['marketing']}"
         wait_for(lambda: requests.get(f"{base}/readyz", timeout=3).json().get("churn") == "reachable", "churn through CHURN_URL")
-        answer = requests.post(f"{base}/api/customers", timeout=30,
+        # A token as an operator makes one in a pod (`kubectl exec`): the CLI on the pod's own database.
+        token = subprocess.run(["docker", "exec", f"marketing-{docker_network}", "python", "-m", "marketing_service",
+                                "tokens", "create", "k8s-check", "--role", "marketer"],
+                               check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+        answer = requests.post(f"{base}/api/customers", timeout=30, headers={"Authorization": f"Bearer {token}"},
                                json={**LIKELY_CHURNER, "customerid": "K8S-1", "email": "k8s@example.com"}).json()
         assert answer["customers"][0]["status"] == "scored" and answer["customers"][0]["offer"], answer
         mail_dir = tmp_path / "web-data" / "mail"  # MAIL_DIR=/data/mail on the `data` emptyDir

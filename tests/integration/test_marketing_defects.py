@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from marketing_service import create_app
 from marketing_service.config import MarketingConfig
 from tests.helpers import fetch_all
-from tests.in_process import config_for
+from tests.in_process import admin_token, config_for
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 from tests.stub_churn import StubChurn, scored
 
@@ -41,7 +41,9 @@ def app_for(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
         where = {"db_url": db} if db.startswith("postgresql://") else {"db_path": Path(db)}
         app = create_app(config_for(tmp_path, churn_url, **where, **extra))
         started.append(app)
-        return app.test_client()
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_token(app)}"  # on every request it makes
+        return client
 
     yield make
     for app in started:
@@ -155,7 +157,7 @@ def test_the_secret_key_file_is_private_from_the_start(tmp_path: Path) -> None:
 def test_session_cookie_secure_is_a_setting(tmp_path: Path, secure: str, expected: bool) -> None:
     config = MarketingConfig.from_env({"MARKETING_DB": str(tmp_path / "m.db"), "SESSION_COOKIE_SECURE": secure})
     app = create_app(config.__class__(**{**config.__dict__, "background": False}))
-    cookie = app.test_client().get("/").headers.get("Set-Cookie", "")
+    cookie = app.test_client().get("/login").headers.get("Set-Cookie", "")  # the sign-in form starts a session
     assert ("Secure" in cookie) is expected and "HttpOnly" in cookie
 
 

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import email
+import re
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 
+from marketing_service.auth.users import add_user
 from tests.helpers import Gunicorn, Marketing, count, customer, free_port, wait_for
 from tests.in_process import InProcess
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
@@ -17,7 +21,7 @@ BACKENDS = ("sqlite", "postgres")  # each storage test runs on both (integration
 
 
 def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketing) -> None:
-    response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "C-100"), timeout=10)
+    response = marketing.http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "C-100"), timeout=10)
     assert response.status_code == 200
     [entry] = response.json()["customers"]
     assert entry["status"] == "scored" and entry["churn"] is True and entry["churn_probability"] > 0.5
@@ -26,7 +30,7 @@ def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketin
     message = email.message_from_bytes(eml.read_bytes())
     assert message["To"] == "c-100@example.com"
     assert "Ann Lee" in message.get_payload() and "Dear Ann Lee," in message.get_payload()
-    offers = wait_for(lambda: [o for o in requests.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]
+    offers = wait_for(lambda: [o for o in marketing.http.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]
                                if o["customerid"] == "C-100" and o["status"] == "sent"], what="offer marked sent")
     assert len(offers) == 1
     # Marked sent, it is out of the outbox for good: nothing left that a later tick could send again.
@@ -35,7 +39,7 @@ def test_likely_churner_is_scored_and_gets_exactly_one_email(marketing: Marketin
 
 
 def test_loyal_customer_gets_no_offer(marketing: Marketing) -> None:
-    response = requests.post(f"{marketing.url}/api/customers", json=customer(LOYAL_CUSTOMER, "L-1"), timeout=10)
+    response = marketing.http.post(f"{marketing.url}/api/customers", json=customer(LOYAL_CUSTOMER, "L-1"), timeout=10)
     [entry] = response.json()["customers"]
     assert response.status_code == 200 and entry["status"] == "scored"
     assert entry["churn"] is False and entry["offer"] is None
@@ -47,14 +51,14 @@ def test_a_list_keeps_request_order_and_mixes_decisions(marketing: Marketing) ->
     ids = ["B-1", "B-2", "B-3"]
     body = {"customers": [customer(LIKELY_CHURNER, ids[0]), customer(LOYAL_CUSTOMER, ids[1]),
                           customer(LIKELY_CHURNER, ids[2])]}
-    response = requests.post(f"{marketing.url}/api/customers", json=body, timeout=10)
+    response = marketing.http.post(f"{marketing.url}/api/customers", json=body, timeout=10)
     assert response.status_code == 200
     entries = response.json()["customers"]
     assert [e["customerid"] for e in entries] == ids
     assert [e["churn"] for e in entries] == [True, False, True]
     wait_for(lambda: len(marketing.emails(to={"b-1@example.com", "b-3@example.com"})) == 2, what="two emails")
     assert marketing.emails(to="b-2@example.com") == []
-    listed = requests.get(f"{marketing.url}/api/customers?limit=2", timeout=5).json()["customers"]
+    listed = marketing.http.get(f"{marketing.url}/api/customers?limit=2", timeout=5).json()["customers"]
     assert len(listed) == 2
 
 
@@ -62,7 +66,7 @@ def test_twenty_concurrent_duplicates_yield_one_offer(marketing: Marketing) -> N
     record = customer(LIKELY_CHURNER, "DUP-1")
 
     def post(_: int) -> requests.Response:
-        return requests.post(f"{marketing.url}/api/customers", json=record, timeout=30)
+        return marketing.http.post(f"{marketing.url}/api/customers", json=record, timeout=30)
 
     with ThreadPoolExecutor(20) as pool:
         responses = list(pool.map(post, range(20)))
@@ -83,7 +87,7 @@ def test_overlapping_lists_in_opposite_orders_are_all_stored(marketing: Marketin
     people = [customer(LIKELY_CHURNER, f"OV-{i:02d}") for i in range(12)]
 
     def post(n: int) -> requests.Response:
-        return requests.post(f"{marketing.url}/api/customers", timeout=30,
+        return marketing.http.post(f"{marketing.url}/api/customers", timeout=30,
                              json={"customers": people if n % 2 else people[::-1]})
 
     with ThreadPoolExecutor(8) as pool:
@@ -98,7 +102,7 @@ def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(mod
     port = free_port()
     churn_env = {"MODEL_PATH": str(model_dir / "model.bin")}
     with Marketing(tmp_path, f"http://127.0.0.1:{port}", db=new_db()) as marketing:
-        response = requests.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "P-1"), timeout=15)
+        response = marketing.http.post(f"{marketing.url}/api/customers", json=customer(LIKELY_CHURNER, "P-1"), timeout=15)
         assert response.status_code == 202
         assert response.json()["customers"] == [{"customerid": "P-1", "status": "pending", "offer": None}]
         assert count(marketing.db, "SELECT COUNT(*) FROM customers WHERE status = 'pending'") == 1
@@ -107,7 +111,7 @@ def test_pending_while_churn_is_down_then_scored_and_emailed_when_it_returns(mod
         with Gunicorn("churn_service", churn_env, port=port):
             # No further request: the background loop notices churn is back.
             wait_for(marketing.emails, timeout=40, what="the offer email after churn came back")
-            stored = requests.get(f"{marketing.url}/api/customers", timeout=5).json()["customers"]
+            stored = marketing.http.get(f"{marketing.url}/api/customers", timeout=5).json()["customers"]
             assert stored[0]["customerid"] == "P-1" and stored[0]["status"] == "scored" and stored[0]["churn"]
         assert len(marketing.emails()) == 1
 
@@ -150,6 +154,23 @@ def test_errors_are_json_with_the_contract_shape(marketing_app: InProcess) -> No
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
+def signed_in_browser(service: InProcess) -> FlaskClient:
+    """A marketer's browser with cookies of its own (not the token of `service`), signed in through the form."""
+    name, password = f"marketer-{uuid.uuid4().hex[:8]}", "a-marketer-password"
+    conn = service.app.extensions["marketing"].storage.connect()
+    try:
+        add_user(conn, name, "marketer", password, "tests")
+    finally:
+        conn.close()
+    browser = service.app.test_client()
+    browser.environ_base["HTTP_ACCEPT"] = BROWSER_ACCEPT
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").get_data(as_text=True))
+    assert token is not None
+    answer = browser.post("/login", data={"username": name, "password": password, "csrf_token": token[1]})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/", answer.get_data(as_text=True)
+    return browser
+
+
 def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing_app: InProcess) -> None:
     page = marketing_app.get("/offers/999", headers={"Accept": BROWSER_ACCEPT})
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
@@ -162,8 +183,8 @@ def test_a_browser_gets_error_pages_and_api_clients_keep_json(marketing_app: InP
         assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
     health = marketing_app.post("/healthz", headers={"Accept": BROWSER_ACCEPT})
     assert health.status_code == 405 and health.json()["error"]["code"] == "method_not_allowed"
-    no_token = marketing_app.post("/", data={"customerid": "HTML-1"}, headers={"Accept": BROWSER_ACCEPT})
-    assert no_token.status_code == 400 and 'value="HTML-1"' in no_token.text
+    no_token = signed_in_browser(marketing_app).post("/", data={"customerid": "HTML-1"})  # no csrf_token
+    assert no_token.status_code == 400 and 'value="HTML-1"' in no_token.get_data(as_text=True)
     assert marketing_app.get("/api/customers").json() == {"customers": []}
 
 

@@ -64,11 +64,13 @@ def test_two_instances_one_killed_mid_burst_lose_and_double_nothing(churn: Gunic
         wait_for(lambda: len(worker_pids(victim.proc.pid)) == 2, what="the victim's two workers")
         doomed = [victim.proc.pid, *worker_pids(victim.proc.pid)]
 
+        clients = [(victim.url, victim.http), (survivor.url, survivor.http)]  # each one's token, made before the burst
+
         def post(n: int) -> tuple[str, int | None]:
-            cid, server = f"PG-{n:03d}", (victim, survivor)[n % 2]
+            cid, (url, http) = f"PG-{n:03d}", clients[n % 2]
             try:
-                return cid, requests.post(f"{server.url}/api/customers", json=customer(LIKELY_CHURNER, cid),
-                                          timeout=20, headers={"Connection": "close"}).status_code
+                return cid, http.post(f"{url}/api/customers", json=customer(LIKELY_CHURNER, cid),
+                                      timeout=20, headers={"Connection": "close"}).status_code
             except requests.RequestException:
                 return cid, None
 

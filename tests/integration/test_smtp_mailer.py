@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from aiosmtpd.controller import Controller
 
 from tests.helpers import Gunicorn, Marketing, free_port
@@ -35,7 +34,7 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 def sent(marketing: Marketing) -> bool:
-    return [o["status"] for o in requests.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]] == ["sent"]
+    return [o["status"] for o in marketing.http.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]] == ["sent"]
 
 
 def test_smtp_mailer_delivers_the_offer_to_a_real_server(churn: Gunicorn, tmp_path: Path, smtp_server) -> None:
@@ -44,7 +43,7 @@ def test_smtp_mailer_delivers_the_offer_to_a_real_server(churn: Gunicorn, tmp_pa
              "MAIL_FROM": "Offers <offers@telco.example>"}
     with Marketing(tmp_path, churn.url, extra) as marketing:
         record = dict(LIKELY_CHURNER, customerid="S-1", email="sam@example.com", name="Sam Green")
-        assert requests.post(f"{marketing.url}/api/customers", json=record, timeout=10).status_code == 200
+        assert marketing.http.post(f"{marketing.url}/api/customers", json=record, timeout=10).status_code == 200
         deadline = time.monotonic() + 15
         while not (inbox.messages and sent(marketing)) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -54,7 +53,7 @@ def test_smtp_mailer_delivers_the_offer_to_a_real_server(churn: Gunicorn, tmp_pa
         message = email.message_from_bytes(content)
         assert message["Subject"].endswith("Sam Green") and "Dear Sam Green," in message.get_payload()
         assert marketing.emails() == []  # smtp mode writes no .eml files
-        offers = requests.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]
+        offers = marketing.http.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"]
         assert [o["status"] for o in offers] == ["sent"]
 
 
@@ -63,11 +62,11 @@ def test_smtp_down_marks_the_offer_failed_then_delivers_when_it_is_back(churn: G
     extra = {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
     with Marketing(tmp_path, churn.url, extra) as marketing:
         record = dict(LIKELY_CHURNER, customerid="S-2", email="sue@example.com", name="Sue")
-        assert requests.post(f"{marketing.url}/api/customers", json=record, timeout=10).status_code == 200
+        assert marketing.http.post(f"{marketing.url}/api/customers", json=record, timeout=10).status_code == 200
         deadline = time.monotonic() + 10
         status = None
         while status != "failed" and time.monotonic() < deadline:
-            status = requests.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"][0]["status"]
+            status = marketing.http.get(f"{marketing.url}/api/offers", timeout=5).json()["offers"][0]["status"]
             time.sleep(0.1)
         assert status == "failed"
         inbox = Inbox()

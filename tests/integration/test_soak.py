@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from harness import wrk
-from tests.helpers import Gunicorn, Marketing, rss_kib, worker_pids
+from tests.helpers import ADMIN_PASSWORD, Gunicorn, Marketing, api_token, rss_kib, worker_pids
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
@@ -33,13 +34,24 @@ def workers_rss(server: Gunicorn) -> dict[int, int]:
     return {pid: rss_kib(pid) for pid in worker_pids(server.proc.pid)}
 
 
+def signed_in(url: str) -> requests.Session:
+    """A marketer's browser, signed in through the form (as the tests' admin)."""
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{url}/login", timeout=5).text)
+    assert token is not None
+    answer = browser.post(f"{url}/login", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token[1]},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
 class Browsing:
     """A marketer clicking around while the APIs are busy: what went wrong, and the slowest page."""
 
     PATHS = ("/", "/customers", "/offers", "/api/offers?limit=50", "/readyz")
 
     def __init__(self, url: str):
-        self.url, self.stop = url, threading.Event()
+        self.url, self.stop, self.browser = url, threading.Event(), signed_in(url)
         self.pages, self.slowest_s, self.failures = 0, 0.0, []
         self.thread = threading.Thread(target=self._run)
 
@@ -48,7 +60,7 @@ class Browsing:
             for path in self.PATHS:
                 started = time.monotonic()
                 try:
-                    status = requests.get(self.url + path, timeout=10).status_code
+                    status = self.browser.get(self.url + path, timeout=10).status_code
                 except requests.RequestException as exc:
                     status = f"{type(exc).__name__}: {exc}"
                 elapsed = time.monotonic() - started
@@ -71,15 +83,16 @@ def test_soak_mixed_traffic_zero_errors_flat_memory(model_dir: Path, tmp_path: P
         churner = json.dumps({**LIKELY_CHURNER, "customerid": "%s", "email": "soak@example.com", "name": "Soak"})
         loyal = json.dumps({**LOYAL_CUSTOMER, "customerid": "%s", "email": "soak@example.com"})
         predict_body = json.dumps(LIKELY_CHURNER)
+        marketer = {"Authorization": f"Bearer {api_token(marketing.db, role='marketer')}"}  # an importing script's
 
         def phase(seconds: int) -> dict[str, wrk.WrkResult]:
             results: dict[str, wrk.WrkResult] = {}
             jobs = {
                 "churn /predict": lambda: wrk.run(f"{churn.url}/predict", 4, seconds, body=predict_body,
                                                   pause_ms=CHURN_PAUSE_MS),
-                "marketing churners": lambda: wrk.run(f"{marketing.url}/api/customers", 2, seconds,
+                "marketing churners": lambda: wrk.run(f"{marketing.url}/api/customers", 2, seconds, headers=marketer,
                                                       unique_template=churner, pause_ms=MARKETING_PAUSE_MS),
-                "marketing loyal": lambda: wrk.run(f"{marketing.url}/api/customers", 2, seconds,
+                "marketing loyal": lambda: wrk.run(f"{marketing.url}/api/customers", 2, seconds, headers=marketer,
                                                    unique_template=loyal, pause_ms=MARKETING_PAUSE_MS),
             }
             threads = [threading.Thread(target=lambda k=k, f=f: results.__setitem__(k, f())) for k, f in jobs.items()]

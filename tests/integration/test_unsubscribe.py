@@ -19,7 +19,7 @@ MARKETING_SETTINGS = {"SECRET_KEY": SECRET}  # the module's `marketing` (integra
 
 
 def submit(server: Marketing, record: dict) -> dict:
-    response = requests.post(f"{server.url}/api/customers", json=record, timeout=10)
+    response = server.http.post(f"{server.url}/api/customers", json=record, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()["customers"][0]
 
@@ -52,6 +52,7 @@ def test_one_click_unsubscribe_stops_every_later_offer(marketing: Marketing) -> 
     again = submit(marketing, customer(LIKELY_CHURNER, "UNSUB-2") | {"email": "ann.lee@EXAMPLE.com"})
     assert again["churn"] is True and again["offer"] is None
     assert count(marketing.db, suppressed) == 1
+    assert count(marketing.db, suppressed + " AND created_by = 'unsubscribe link'") == 1  # who asked (DESIGN §11)
     assert len(marketing.emails(to="ann.lee@example.com")) == 1
 
 
@@ -77,9 +78,9 @@ def test_a_campaign_offers_nothing_to_an_address_that_unsubscribed(marketing: Ma
     assert requests.post(f"{marketing.url}/unsubscribe/{token}", timeout=5).status_code == 200
     customers = [{**LIKELY_CHURNER, "customerid": "S1", "email": "Gone@Example.com"},
                  {**LIKELY_CHURNER, "customerid": "S2", "email": "stays@example.com"}]
-    created = requests.post(f"{marketing.url}/api/campaigns", timeout=10,
+    created = marketing.http.post(f"{marketing.url}/api/campaigns", timeout=10,
                             json={"name": "after unsubscribe", "customers": customers, "holdout": 0}).json()
-    status = wait_for(lambda: (s := requests.get(f"{marketing.url}/api/campaigns/{created['id']}", timeout=5).json())
+    status = wait_for(lambda: (s := marketing.http.get(f"{marketing.url}/api/campaigns/{created['id']}", timeout=5).json())
                       ["status"] == "done" and s, timeout=30, what="the campaign done")
     assert (status["suppressed"], status["offers"]) == (1, 1)
     addresses = {"gone@example.com", "stays@example.com"}

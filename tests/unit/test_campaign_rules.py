@@ -61,9 +61,10 @@ def test_uplift_matches_a_hand_computation() -> None:
 
 
 def test_outcomes_accept_yes_no_and_ones_and_zeros_and_list_bad_lines() -> None:
-    pairs, bad = parse_outcomes("\ufeffCustomerID,Churned\nA,yes\nB,0\nC,maybe\n,1\nD,TRUE\n")
+    pairs, bad, rejected = parse_outcomes("\ufeffCustomerID,Churned\nA,yes\nB,0\nC,maybe\n,1\nD,TRUE\n")
     assert pairs == [(1, "A"), (0, "B"), (1, "D")]
     assert [b["line"] for b in bad] == [4, 5]
+    assert rejected == 2
 
 
 def test_settings_name_every_bad_field() -> None:
@@ -76,6 +77,6 @@ def test_settings_name_every_bad_field() -> None:
 
 def test_outcomes_with_old_mac_line_ends_are_read_and_an_unreadable_file_is_refused() -> None:
     """Found by fuzzing: a bare carriage return made the csv module raise, and the upload answered 500."""
-    assert parse_outcomes("customerid,churned\rA,yes\rB,no\r") == ([(1, "A"), (0, "B")], [])
+    assert parse_outcomes("customerid,churned\rA,yes\rB,no\r") == ([(1, "A"), (0, "B")], [], 0)
     with pytest.raises(OutcomeError, match="not a readable CSV"):
         parse_outcomes("customerid,churned\nA," + "x" * 200_000 + "\n")  # past the csv module's field limit

@@ -21,6 +21,7 @@ from marketing_service.mail.delivery import deliver_due
 from marketing_service.mail.links import Links
 from marketing_service.mail.mailers import SmtpMailer
 from marketing_service.offers.rules import OfferRules
+from marketing_service.storage.schema import VERSION
 from marketing_service.storage.sqlite import connect, init_db
 from marketing_service.storage.write_queue import WriteQueue
 from tests.helpers import free_port
@@ -90,7 +91,7 @@ def test_two_workers_and_a_slow_mail_server_send_every_email_exactly_once(db_pat
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and conn.execute(
                     "SELECT COUNT(*) FROM offers WHERE status != 'sent'").fetchone()[0]:
-                deliver_due(conn, mailer, "offers@example.com", lease_s=1.0, links=Links("k", "http://marketing.test"))
+                deliver_due(conn, mailer, "offers@example.com", lease_s=1.0, links=Links(["k"], "http://marketing.test"))
             conn.close()
 
         threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -145,7 +146,7 @@ def test_a_v1_database_is_migrated_in_place_keeping_its_rows(v1_database: Path) 
     init_db(v1_database)
     init_db(v1_database)  # a second start finds it current
     conn = connect(v1_database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
     assert [tuple(r) for r in conn.execute("SELECT customerid, status, reasons FROM customers")] == [("A", "scored", None)]
     conn.execute("UPDATE customers SET status = 'rejected' WHERE customerid = 'A'")
     assert conn.execute("SELECT lease_token FROM offers").fetchone()[0] is None
@@ -165,7 +166,7 @@ def test_a_v2_database_gains_the_reasons_column_and_keeps_its_rows(tmp_path: Pat
                      " VALUES ('B', 'b@example.com', '{}', 'rejected', 't', 't')")
     init_db(path)
     conn = connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
     assert [tuple(r) for r in conn.execute("SELECT customerid, status, reasons FROM customers")] == [("B", "rejected", None)]
 
 

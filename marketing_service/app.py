@@ -15,8 +15,10 @@ from marketing_service.campaigns.api import allow_uploads, campaigns_api
 from marketing_service.campaigns.pages import campaigns_web
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
+from marketing_service.mail.delivery import DeliveryPolicy
 from marketing_service.mail.links import Links
 from marketing_service.mail.mailers import make_mailer
+from marketing_service.mail.pacing import Pacer
 from marketing_service.offers.rules import OfferRules
 from marketing_service.state import MarketingState, close_db
 from marketing_service.storage import Storage, open_storage
@@ -27,6 +29,8 @@ from marketing_service.web.errors import error_page, storage_busy
 from marketing_service.web.headers import security_headers
 from marketing_service.web.health import ChurnUpCollector, health
 from marketing_service.web.login import login
+from marketing_service.web.mail_events import mail_events
+from marketing_service.web.mail_metrics import MailCollector
 from marketing_service.web.pages import web
 from marketing_service.web.row_ids import RowIdConverter
 from marketing_service.web.unsubscribe import unsubscribe
@@ -69,11 +73,14 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
                          token=config.churn_api_token)
     mailer = make_mailer(config.mailer, config.mail_dir, config.smtp_host, config.smtp_port)
     links = Links([*config.secret_key_fallbacks, app.config["SECRET_KEY"]], config.public_url)
-    rules = OfferRules(config.campaign, config.offer_cooldown_days)
-    background = BackgroundLoop(storage.connect, client, mailer, rules, config.mail_from, config.poll_interval,
+    rules = OfferRules(config.campaign, config.offer_cooldown_days, config.mail_domain)
+    delivery = DeliveryPolicy(config.mail_from, config.mail_domain, config.mail_max_attempts, config.mail_backoff_seconds,
+                              Pacer(config.mail_rate_per_minute) if config.mail_rate_per_minute else None)
+    background = BackgroundLoop(storage.connect, client, mailer, rules, delivery, config.poll_interval,
                                 config.lease_seconds, links)
     metrics = ServiceMetrics(config.metrics_dir)
     metrics.exposed.register(ChurnUpCollector(client.reachable))
+    metrics.exposed.register(MailCollector(storage.connect))
     app.extensions["marketing"] = MarketingState(config, client, background, metrics, storage, links, rules)
     app.before_request(allow_uploads)  # before the door's CSRF check reads the (large) form
     install_access(app)
@@ -82,7 +89,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     instrument(app, metrics)
     app.after_request(security_headers)
     app.teardown_appcontext(close_db)
-    for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin):
+    for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin, mail_events):
         app.register_blueprint(blueprint)
     if config.background:
         background.start()

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from marketing_service.campaigns.processing import work_once
 from marketing_service.churn_client import ChurnClient
 from marketing_service.customers.intake import rescore_pending
-from marketing_service.mail.delivery import deliver_due
+from marketing_service.mail.delivery import DeliveryPolicy, deliver_due
 from marketing_service.mail.links import Links
 from marketing_service.mail.mailers import Mailer
+from marketing_service.offers.guardrails import pause_unhealthy
 from marketing_service.offers.rules import OfferRules
 from marketing_service.storage import Connection
 
@@ -26,10 +27,10 @@ RESCORE_BATCH = 200
 
 class BackgroundLoop:
     def __init__(self, connect: Callable[[], Connection], client: ChurnClient, mailer: Mailer,
-                 rules: OfferRules, mail_from: str, interval: float, lease_s: float, links: Links):
+                 rules: OfferRules, delivery: DeliveryPolicy, interval: float, lease_s: float, links: Links):
         self.rules = rules
         self.connect, self.client, self.mailer, self.links = connect, client, mailer, links
-        self.mail_from, self.interval, self.lease_s = mail_from, interval, lease_s
+        self.delivery, self.interval, self.lease_s = delivery, interval, lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="marketing-background", daemon=True)
@@ -72,6 +73,7 @@ class BackgroundLoop:
     def run_once(self, conn: Connection) -> bool:
         """One pass; True when it did something, so more may be waiting (the loop then goes on at once)."""
         rescored = rescore_pending(conn, self.client, self.rules, RESCORE_BATCH, self.lease_s)
-        delivered = deliver_due(conn, self.mailer, self.mail_from, self.lease_s, self.links)
-        campaign_step = work_once(conn, self.client, self.lease_s, self.rules.cooldown_days)
+        delivered = deliver_due(conn, self.mailer, self.delivery, self.lease_s, self.links)
+        pause_unhealthy(conn)  # DESIGN §12: a campaign over the bounce or complaint line stops here
+        campaign_step = work_once(conn, self.client, self.lease_s, self.rules)
         return bool(rescored or delivered or campaign_step)

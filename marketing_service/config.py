@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 
 from http_common.env import ConfigError, Env, refuse_weak_secret
 
 __all__ = ["ConfigError", "MarketingConfig"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class MarketingConfig:
     mailer: str = "log"
     mail_dir: Path = Path("var/mail")
     mail_from: str = "Retention Team <offers@example.com>"
+    mail_domain: str = "example.com"  # MAIL_DOMAIN (default: MAIL_FROM's domain): the Message-IDs' right side
+    mail_max_attempts: int = 8  # MAIL_MAX_ATTEMPTS: attempts in all, the first included (DESIGN §12)
+    mail_backoff_seconds: float = 2.0  # MAIL_BACKOFF_SECONDS: before attempt n+1, up to this · 2^(n-1), capped at 300
+    mail_rate_per_minute: float = 0.0  # MAIL_RATE_PER_MINUTE: 0 is no limit; else spread over time per instance
     smtp_host: str = "localhost"
     smtp_port: int = 25
     secret_key: str = ""
@@ -66,6 +73,10 @@ class MarketingConfig:
         admin_password = read.as_given("MARKETING_ADMIN_PASSWORD", "")
         if admin_password and not 8 <= len(admin_password) <= 1024:
             raise ConfigError("MARKETING_ADMIN_PASSWORD must be 8 to 1024 characters long")
+        mail_from = read.text("MAIL_FROM", cls.mail_from)
+        mail_domain = read.text("MAIL_DOMAIN", parseaddr(mail_from)[1].rpartition("@")[2]).lower()
+        if not DOMAIN.fullmatch(mail_domain):
+            raise ConfigError(f"MAIL_DOMAIN (or MAIL_FROM's domain) must be a domain like example.com, got {mail_domain!r}")
         fallbacks = tuple(key.strip() for key in read.raw("SECRET_KEY_FALLBACKS").split(",") if key.strip())
         return cls(
             churn_url=churn_url,
@@ -75,7 +86,11 @@ class MarketingConfig:
             db_pool_size=read.integer("DB_POOL_SIZE", cls.db_pool_size, 2, maximum=1000),
             mailer=read.choice("MAILER", cls.mailer, ("log", "smtp")),
             mail_dir=read.path("MAIL_DIR", cls.mail_dir),
-            mail_from=read.text("MAIL_FROM", cls.mail_from),
+            mail_from=mail_from,
+            mail_domain=mail_domain,
+            mail_max_attempts=read.integer("MAIL_MAX_ATTEMPTS", cls.mail_max_attempts, 1, maximum=100),
+            mail_backoff_seconds=read.number("MAIL_BACKOFF_SECONDS", cls.mail_backoff_seconds, 0, maximum=300),
+            mail_rate_per_minute=read.number("MAIL_RATE_PER_MINUTE", cls.mail_rate_per_minute, 0, maximum=1_000_000),
             smtp_host=read.text("SMTP_HOST", cls.smtp_host),
             smtp_port=read.integer("SMTP_PORT", cls.smtp_port, 1, maximum=65535),
             secret_key=secret_key,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from marketing_service.auth.passwords import WeakPassword
-from marketing_service.auth.roles import ROLES, InvalidRole
+from marketing_service.auth.roles import ROLES, TOKEN_ROLES, InvalidRole
 from marketing_service.auth.tokens import create_token, list_tokens, revoke_token
 from marketing_service.auth.users import UserError, add_user, disable_user, list_users
 from marketing_service.config import ConfigError, MarketingConfig
@@ -29,13 +29,15 @@ def parser() -> argparse.ArgumentParser:
     users = groups.add_parser("users", help="people who sign in").add_subparsers(dest="action", required=True)
     add = users.add_parser("add", help="add a user; the password is read from stdin")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
+    # `webhook` passes argparse to get add_user's own answer: it is a token's role, never a person's.
+    add.add_argument("--role", required=True, choices=TOKEN_ROLES, metavar="{" + ",".join(ROLES) + "}")
     users.add_parser("list", help="every user, with role and state")
     users.add_parser("disable", help="stop a user signing in (their sessions end at once)").add_argument("name")
     tokens = groups.add_parser("tokens", help="API tokens for scripts").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="make a token; it is printed once, on stdout, and never again")
     create.add_argument("name")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--role", required=True, choices=TOKEN_ROLES,
+                        help="webhook: a mail provider's token, for POST /api/mail-events only")
     tokens.add_parser("list", help="every token (never the token itself)")
     tokens.add_parser("revoke", help="refuse a token from now on").add_argument("name")
     return top

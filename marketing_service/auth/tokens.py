@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from marketing_service.auth.roles import checked_role
+from marketing_service.auth.roles import checked_token_role
 from marketing_service.auth.users import User, UserError, checked_name
 from marketing_service.storage import Connection, now_iso
 
@@ -20,7 +20,7 @@ def digest(token: str) -> str:
 def create_token(conn: Connection, name: str, role: str, created_by: str) -> str:
     """A new token for `name`; the only time it exists in clear is the returned string."""
     token = PREFIX + secrets.token_urlsafe(32)
-    row = (checked_name(name), checked_role(role), digest(token), created_by, now_iso())
+    row = (checked_name(name), checked_token_role(role), digest(token), created_by, now_iso())
     with conn.transaction():
         if conn.execute("SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", (name,)).fetchone():
             raise UserError(f"there is already a token {name!r}; revoke it first")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketing_service.auth.passwords import hash_password, verify
-from marketing_service.auth.roles import checked_role
+from marketing_service.auth.roles import checked_user_role
 from marketing_service.storage import Connection, now_iso
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -36,7 +36,7 @@ def checked_name(name: str) -> str:
 
 def add_user(conn: Connection, name: str, role: str, password: str, created_by: str) -> None:
     """A new user; adding a disabled one again gives them back their name with a new role and password."""
-    row = (checked_name(name), checked_role(role), hash_password(password), created_by, now_iso())
+    row = (checked_name(name), checked_user_role(role), hash_password(password), created_by, now_iso())
     with conn.transaction():
         found = conn.execute("SELECT disabled FROM users WHERE name = ?", (name,)).fetchone()
         if found and not found[0]:

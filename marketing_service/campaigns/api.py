@@ -1,4 +1,5 @@
-"""The campaigns API of DESIGN §8: create (multipart CSV or JSON), status, CSV downloads, outcomes."""
+"""The campaigns API of DESIGN §8: create (multipart CSV or JSON), status, CSV downloads, outcomes; and the
+resume of a campaign the mail guardrail paused (DESIGN §12)."""
 from __future__ import annotations
 
 import io
@@ -13,6 +14,7 @@ from marketing_service.auth.current import actor
 from marketing_service.campaigns import exports, outcomes, store
 from marketing_service.campaigns.settings import InvalidSettings, parse_settings
 from marketing_service.campaigns.upload import UploadError, csv_rows, json_rows
+from marketing_service.offers import guardrails
 from marketing_service.state import request_db, state
 
 campaigns_api = Blueprint("campaigns_api", __name__)
@@ -129,10 +131,20 @@ def read_outcomes_text() -> TextIO:
 @campaigns_api.post("/api/campaigns/<rowid:campaign_id>/outcomes")
 def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     found = _campaign_or_404(campaign_id)
-    if found["status"] != "done":
+    if found["finished_at"] is None:  # done, or paused by the mail guardrail after it was
         raise ApiError(409, "not_done", "outcomes can be recorded once the campaign is done")
     try:
         taken = outcomes.take_outcomes(request_db(), campaign_id, read_outcomes_text(), actor())
     except outcomes.OutcomeError as exc:
         raise ApiError(422, "invalid_outcomes", str(exc)) from None
     return json_response({**taken, "uplift": outcomes.report(request_db(), campaign_id)})
+
+
+@campaigns_api.post("/api/campaigns/<rowid:campaign_id>/resume")
+def resume(campaign_id: int) -> ResponseReturnValue:
+    """Send again after the guardrail paused the campaign; the guardrail then counts from now."""
+    _campaign_or_404(campaign_id)
+    if not guardrails.resume(request_db(), campaign_id, actor()):
+        raise ApiError(409, "not_paused", f"campaign {campaign_id} is not paused; only a paused campaign can be resumed")
+    state().background.kick()
+    return json_response(_campaign_or_404(campaign_id))

@@ -1,11 +1,14 @@
 """The campaigns API (DESIGN §8) in marketing's OpenAPI document, so clients and the fuzzer see it too."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marketing_service.campaigns.settings import LIMITS, MODES, NAME_MAX
+from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES
 
 JSON, CSV = "application/json", "text/csv"
+STATUSES = re.findall(r"'(\w+)'", CAMPAIGN_STATUSES)  # the database's own list (its CHECK), paused included
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -21,10 +24,24 @@ def settings_properties() -> dict[str, Any]:
     return properties
 
 
+def mail_properties() -> dict[str, Any]:
+    """DESIGN §12: what the campaign's mail did, once per offer, and why the guardrail paused it."""
+    counts = {key: {"type": "integer", "minimum": 0, "description": what} for key, what in (
+        ("sent", "offers the mail server took (250) or refused at RCPT"), ("delivered", "delivered, by provider events"),
+        ("bounced", "hard bounces: a 550/551/553 at RCPT or a bounce event"), ("complained", "spam complaints"))}
+    rates = {key: {"type": "number", "minimum": 0, "maximum": 1, "nullable": True, "description": f"{what} / sent; null"
+                   " before anything is sent"} for key, what in (("bounce_rate", "bounced"), ("complaint_rate", "complained"))}
+    return {**counts, **rates,
+            "paused_reason": {"type": "string", "nullable": True, "description": "why the guardrail paused it"},
+            "resumed_at": {"type": "string", "nullable": True,
+                           "description": "when a marketer last resumed it; the guardrail counts sends after it"}}
+
+
 def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error: dict[str, Any]) -> dict[str, Any]:
     campaign = {"type": "object", "required": ["id", "name", "status", "progress", "settings"], "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
+        "id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
         "progress": {"type": "number", "minimum": 0, "maximum": 1}, "settings": {"type": "object"},
+        **mail_properties(),
         "created_by": {"type": "string", "description": "the user (or `token:NAME`) who started it"},
         "outcome_uploads": {"type": "array", "description": "each outcomes upload: who sent it and what matched",
                             "items": {"type": "object", "required": ["matched", "unmatched", "rejected", "created_by"]}}}}
@@ -51,6 +68,10 @@ def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error:
         "/api/campaigns/{campaign_id}": {"get": {
             "summary": "A campaign's progress, counts and, once outcomes are recorded, its uplift",
             "parameters": campaign_id, "responses": {"200": _json("the campaign", campaign), "404": error}}},
+        "/api/campaigns/{campaign_id}/resume": {"post": {
+            "summary": "Send again after the mail guardrail paused the campaign (a marketer's call)",
+            "parameters": campaign_id, "responses": {"200": _json("the campaign, sending again", campaign),
+                                                     "404": error, "409": error}}},
         "/api/campaigns/{campaign_id}/results.csv": {"get": {
             "summary": "Every accepted row with its score and decision", "parameters": campaign_id,
             "responses": {"200": csv_file, "404": error}}},

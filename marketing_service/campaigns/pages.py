@@ -1,4 +1,5 @@
-"""The campaign pages: the list with the new-campaign form, and one campaign's progress, then its report."""
+"""The campaign pages: the list with the new-campaign form, and one campaign's progress, then its report, its
+mail counts and, when the mail guardrail paused it, the button that resumes it."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +12,7 @@ from marketing_service.auth.current import actor
 from marketing_service.campaigns import outcomes, store
 from marketing_service.campaigns.api import create_from_request, read_outcomes_text
 from marketing_service.campaigns.settings import CampaignSettings
+from marketing_service.offers import guardrails
 from marketing_service.state import request_db, state
 from marketing_service.storage.dialect import probability_bin
 
@@ -74,7 +76,7 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
     marked = served_threshold() if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
     return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, marked),
                            model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id),
-                           uploads=outcomes.uploads(request_db(), campaign_id))
+                           uploads=outcomes.uploads(request_db(), campaign_id), guardrail=guardrails.describe())
 
 
 @campaigns_web.post("/campaigns/<rowid:campaign_id>/outcomes")
@@ -82,10 +84,20 @@ def record_outcomes(campaign_id: int) -> ResponseReturnValue:
     found = store.summary(request_db(), campaign_id)
     if found is None:
         abort(404, description=f"There is no campaign {campaign_id}.")
-    if found["status"] != "done":
+    if found["finished_at"] is None:  # done, or paused by the mail guardrail after it was
         abort(409, description="Outcomes can be recorded once the campaign is done.")
     try:
         outcomes.take_outcomes(request_db(), campaign_id, read_outcomes_text(), actor())
     except (outcomes.OutcomeError, ApiError) as exc:
         abort(422, description=str(exc))
     return redirect(url_for("campaigns_web.campaign", campaign_id=campaign_id) + "#uplift", code=303)
+
+
+@campaigns_web.post("/campaigns/<rowid:campaign_id>/resume")
+def resume(campaign_id: int) -> ResponseReturnValue:
+    if store.summary(request_db(), campaign_id) is None:
+        abort(404, description=f"There is no campaign {campaign_id}.")
+    if not guardrails.resume(request_db(), campaign_id, actor()):
+        abort(409, description="Only a paused campaign can be resumed.")
+    state().background.kick()
+    return redirect(url_for("campaigns_web.campaign", campaign_id=campaign_id), code=303)

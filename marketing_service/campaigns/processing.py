@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from marketing_service.campaigns.settings import CampaignSettings
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 CHUNK = 1000
 
 
-def work_once(conn: Connection, client: ChurnClient, lease_s: float, cooldown_days: float) -> bool:
+def work_once(conn: Connection, client: ChurnClient, lease_s: float, rules: OfferRules) -> bool:
     """One step of the oldest unfinished campaign; True if it did something (the loop then goes on at once)."""
     row = conn.execute(f"SELECT id, settings FROM campaigns WHERE status IN {ACTIVE_SQL} ORDER BY id LIMIT 1").fetchone()
     if row is None:
@@ -34,7 +35,7 @@ def work_once(conn: Connection, client: ChurnClient, lease_s: float, cooldown_da
     token, rows = _claim(conn, campaign_id, lease_s)
     if rows:
         return _score(conn, client, campaign_id, settings, token, rows)
-    return finish(conn, campaign_id, settings, cooldown_days)
+    return finish(conn, campaign_id, settings, rules)
 
 
 def _claim(conn: Connection, campaign_id: int, lease_s: float) -> tuple[str, list[Any]]:
@@ -98,7 +99,7 @@ def _refuse(conn: Connection, campaign_id: int, token: str, rows: Sequence[Any],
                      (campaign_id, token))
 
 
-def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, cooldown_days: float) -> bool:
+def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base: OfferRules) -> bool:
     """Decide every row and create the offers, in one transaction, once nothing is left to score."""
     with conn.transaction():
         # Locked on PostgreSQL: two workers finishing at once would both decide (SQLite serialises them).
@@ -111,9 +112,9 @@ def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, coold
                               (campaign_id,)).fetchall()
         rows = [ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
                 for r in scored]
-        rules = OfferRules(f"campaign-{campaign_id}", cooldown_days)
+        rules = replace(base, campaign=f"campaign-{campaign_id}")
         targets = [(row.customerid, row.email) for row in rows if is_target(settings, row)]
-        decisions = decide(campaign_id, settings, rows, blocked(conn, targets, cooldown_days))
+        decisions = decide(campaign_id, settings, rows, blocked(conn, targets, rules.cooldown_days))
         offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"])
         conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ? WHERE campaign_id = ? AND customerid = ?",
                          [(d, offers.get(c), campaign_id, c) for c, d in decisions.items()])

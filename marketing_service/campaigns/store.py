@@ -10,6 +10,7 @@ from typing import Any
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.upload import Refusal
 from marketing_service.customers.records import Customer
+from marketing_service.offers.mail_counts import mail_counts
 from marketing_service.storage import Connection, iso_ago, now_iso
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def _discard(conn: Connection, campaign_id: int) -> None:
 
 
 def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
-    """The status body of DESIGN §8."""
+    """The status body of DESIGN §8, with the mail counts and the guardrail's state of DESIGN §12."""
     row = conn.execute(f"SELECT * FROM campaigns WHERE id = ? AND {VISIBLE_SQL}", (campaign_id, UPLOADING)).fetchone()
     if row is None:
         return None
@@ -112,10 +113,13 @@ def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
                   COUNT(*) FILTER (WHERE decision = 'suppressed') AS suppressed
            FROM campaign_rows WHERE campaign_id = ?""", (campaign_id,)).fetchone()
     accepted = row["accepted"]
-    # Scoring is 99 % of the work; the last step (decisions and offers in one transaction) takes it to 1.
-    progress = 1.0 if row["status"] == "done" else (counts["scored"] / accepted * 0.99 if accepted else 0.0)
+    # Scoring is 99 % of the work; the last step (decisions and offers in one transaction) takes it to 1, and a
+    # campaign paused after it keeps it there.
+    progress = 1.0 if row["finished_at"] else (counts["scored"] / accepted * 0.99 if accepted else 0.0)
     return {"id": row["id"], "name": row["name"], "status": row["status"], "rows": row["rows"],
             "accepted": accepted, "rejected": row["rejected"], **dict(counts), "progress": round(progress, 4),
+            **mail_counts(conn, campaign_id).as_dict(), "paused_reason": row["paused_reason"],
+            "resumed_at": row["resumed_at"],
             "settings": json.loads(row["settings"]), "created_by": row["created_by"], "created_at": row["created_at"],
             "finished_at": row["finished_at"], "last_error": row["last_error"]}
 

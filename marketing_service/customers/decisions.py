@@ -13,6 +13,7 @@ from typing import Any
 
 from marketing_service.churn_client import Score
 from marketing_service.customers.records import Customer
+from marketing_service.offers import message_ids
 from marketing_service.offers.rules import OfferRules, blocked
 from marketing_service.offers.wording import compose_offer
 from marketing_service.storage import Connection, now_iso
@@ -99,6 +100,8 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
            VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
         [(d.customerid, rules.campaign, email, *offer, stamp) for d, email, offer in offered
          if d.customerid not in refused])
-    return {d.customerid: conn.execute("SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?",
-                                       (d.customerid, rules.campaign)).fetchone()
-            for d, _, _ in offered}
+    written = {d.customerid: conn.execute("SELECT id, status FROM offers WHERE customerid = ? AND campaign = ?",
+                                          (d.customerid, rules.campaign)).fetchone()
+               for d, _, _ in offered}
+    message_ids.assign(conn, [row["id"] for row in written.values() if row is not None], rules.mail_domain)
+    return written

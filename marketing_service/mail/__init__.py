@@ -1,1 +1,1 @@
-"""Offer email: message building, the mailers (log files, SMTP), the outbox and its delivery, unsubscribe links."""
+"""Offer email: message building, the mailers, the outbox and its delivery, unsubscribe links, providers' mail events."""

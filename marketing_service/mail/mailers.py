@@ -1,13 +1,13 @@
-"""Deliver offer emails: `log` writes RFC 5322 .eml files (the mock), `smtp` sends them."""
+"""Deliver offer emails: `log` writes RFC 5322 .eml files (the mock), `smtp` sends them (smtp.py)."""
 from __future__ import annotations
 
 import os
-import smtplib
 import threading
 from pathlib import Path
 from typing import Protocol
 
 from marketing_service.mail.message import Mail
+from marketing_service.mail.smtp import SmtpMailer
 
 
 class Mailer(Protocol):
@@ -16,7 +16,8 @@ class Mailer(Protocol):
     # (see delivery.py); otherwise each send is marked before the next is made.
     idempotent: bool
 
-    def send(self, mail: Mail, offer_id: int) -> None: ...
+    def send(self, mail: Mail, offer_id: int) -> None:
+        """Raises mail.failures.SendFailure (or OSError) when the message was not surely accepted."""
 
     def settle(self) -> None:
         """Make every send so far durable; called before sends are marked `sent`."""
@@ -61,21 +62,6 @@ class LogMailer:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-class SmtpMailer:
-    idempotent = False  # a second send is a second email
-
-    def __init__(self, host: str, port: int, timeout_s: float = 10.0):
-        self.host, self.port, self.timeout_s = host, port, timeout_s
-
-    def settle(self) -> None:
-        """The server took each message before `send` returned."""
-
-    def send(self, mail: Mail, offer_id: int) -> None:
-        options = () if (mail.sender + mail.recipient).isascii() else ("SMTPUTF8",)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            smtp.sendmail(mail.sender, [mail.recipient], mail.data.replace(b"\n", b"\r\n"), mail_options=options)
 
 
 def make_mailer(kind: str, mail_dir: Path, smtp_host: str, smtp_port: int) -> Mailer:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -38,9 +38,8 @@ class Mail:
 
 def render(offer: Any, mail_from: str, unsubscribe_url: str) -> Mail:
     date = format_datetime(datetime.now(UTC))
-    # One Message-ID per offer: a resend after a crash is recognisably the same email.
-    message_id = make_msgid(idstring=f"offer-{offer['id']}-{offer['campaign']}", domain="churn.local")
-    headers = _headers(offer, mail_from, unsubscribe_url, date, message_id)
+    # The offer's one Message-ID, fixed when it was written (offers/message_ids.py): every attempt sends the same.
+    headers = _headers(offer, mail_from, unsubscribe_url, date, offer["message_id"])
     body = f"{offer['body']}\n--\nNo more offers from us: {unsubscribe_url}\n"
     data = _plain(headers, body, mail_from) or _through_email_message(headers, body)
     return Mail(parseaddr(mail_from)[1], offer["to_addr"], data)

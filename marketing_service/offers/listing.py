@@ -5,7 +5,9 @@ from typing import Any
 
 from marketing_service.storage import Connection
 
-OFFER_COLUMNS = "id, customerid, campaign, to_addr AS \"to\", subject, body, status, attempts, created_at, sent_at"
+# delivery_status (DESIGN §12): NULL before the first 250, then sent, delivered, bounced or complained
+OFFER_COLUMNS = ("id, customerid, campaign, to_addr AS \"to\", subject, body, status, attempts, created_at, sent_at,"
+                 " delivery_status, delivery_at")
 
 
 def recent_offers(conn: Connection, limit: int) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ SUPPRESSED, COOLDOWN = "suppressed", "cooldown"
 class OfferRules:
     campaign: str  # the campaign an offer made here belongs to ("retention" for the form and the API)
     cooldown_days: float = 0.0
+    mail_domain: str = "example.com"  # MAIL_DOMAIN: the right side of each offer's Message-ID
 
 
 def blocked(conn: Connection, candidates: Iterable[tuple[str, str]], cooldown_days: float) -> dict[str, str]:

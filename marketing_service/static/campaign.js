@@ -1,4 +1,5 @@
-// Live progress for a running campaign: poll its status, update the bar and the counts, reload when done.
+// Live progress for a running campaign: poll its status, update the bar and the counts, reload once it stops
+// moving by itself (done, failed, or paused by the mail guardrail: that page has no poll, so nothing spins).
 (function () {
   "use strict";
   var panel = document.getElementById("progress-panel");
@@ -11,7 +12,7 @@
       var key = cell.getAttribute("data-count");
       if (key in status) { cell.textContent = status[key]; }
     });
-    if (status.status === "done" || status.status === "failed") {
+    if (status.status === "done" || status.status === "failed" || status.status === "paused") {
       window.location.reload();
       return;
     }

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 
-VERSION = 4
+from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS, MAIL_INDEXES
+
+VERSION = 5
 POSTGRES_BASELINE = 3  # PostgreSQL support began at version 3: a PostgreSQL database starts there
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # every *_at TEXT column; compared as text, so one format for all
 
@@ -89,18 +91,24 @@ CREATE TABLE IF NOT EXISTS offers (
     status           TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
     {LEASED}    created_at       TEXT NOT NULL,
     sent_at          TEXT,
+    message_id       TEXT,
+    delivery_status  TEXT,
+    delivery_at      TEXT,
+    attempt_started_at REAL,
+    ambiguous        INTEGER NOT NULL DEFAULT 0,
     UNIQUE (customerid, campaign)
 );
 CREATE INDEX IF NOT EXISTS offers_due ON offers (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS suppressions (
     email            TEXT PRIMARY KEY,  -- lower case
     created_at       TEXT NOT NULL,
-    created_by       TEXT NOT NULL DEFAULT ''
+    created_by       TEXT NOT NULL DEFAULT '',
+    reason           TEXT NOT NULL DEFAULT 'unsubscribed'
 );
 CREATE TABLE IF NOT EXISTS campaigns (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL,
-    status           TEXT NOT NULL CHECK (status IN ('queued', 'running', 'waiting_for_churn', 'done', 'failed')),
+    status           TEXT NOT NULL CHECK (status IN {CAMPAIGN_STATUSES}),
     settings         TEXT NOT NULL,
     rows             INTEGER NOT NULL DEFAULT 0,
     accepted         INTEGER NOT NULL DEFAULT 0,
@@ -109,7 +117,9 @@ CREATE TABLE IF NOT EXISTS campaigns (
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
     finished_at      TEXT,
-    created_by       TEXT NOT NULL DEFAULT ''
+    created_by       TEXT NOT NULL DEFAULT '',
+    paused_reason    TEXT,
+    resumed_at       TEXT
 );
 CREATE TABLE IF NOT EXISTS campaign_rows (
     campaign_id      INTEGER NOT NULL REFERENCES campaigns (id),
@@ -141,7 +151,9 @@ CREATE TABLE IF NOT EXISTS campaign_rejects (
 );
 CREATE INDEX IF NOT EXISTS campaign_rejects_by_campaign ON campaign_rejects (campaign_id, line);
 CREATE INDEX IF NOT EXISTS offers_recent_by_customer ON offers (customerid, created_at);
-""" + ACCESS
+""" + ACCESS + MAIL
+LATEST = SCHEMA + MAIL_INDEXES  # a new database; the migration steps create SCHEMA's tables, then their own indexes
+__all__ = ["MAIL", "MAIL_COLUMNS", "MAIL_INDEXES"]  # for the v5 steps of sqlite_schema.py and postgres_schema.py
 
 
 # v3 -> v4: the columns that record who did what (the new tables come from ACCESS, created if missing).

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, SCHEMA, VERSION, statements
+from marketing_service.storage.mail_schema import MAIL, MAIL_COLUMNS, MAIL_INDEXES
+from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, LATEST, SCHEMA, VERSION, statements
 
 
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
@@ -44,13 +45,29 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     _create(conn, ACCESS)
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """v5 (DESIGN §12): Message-IDs, delivery status and attempts in flight, mail events, soft bounces, pacing,
+    why an address is suppressed, and the `paused` campaign (a new CHECK: the campaigns table is rebuilt)."""
+    for table, column, kind in MAIL_COLUMNS:
+        if table != "campaigns" and column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    old = [row[1] for row in conn.execute("PRAGMA table_info(campaigns)")]
+    conn.execute("PRAGMA legacy_alter_table = ON")  # the rows' references keep pointing at "campaigns"
+    conn.execute("ALTER TABLE campaigns RENAME TO campaigns_v4")
+    _create(conn, SCHEMA)
+    conn.execute(f"INSERT INTO campaigns ({', '.join(old)}) SELECT {', '.join(old)} FROM campaigns_v4")
+    conn.execute("DROP TABLE campaigns_v4")
+    conn.execute("PRAGMA legacy_alter_table = OFF")
+    _create(conn, MAIL + MAIL_INDEXES)
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in statements(script):
         conn.execute(statement)
 
 
 # Every version after the first, in order: version -> its step (tests check they reach VERSION).
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4, 5: _v4_to_v5}
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -58,7 +75,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     existing = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'customers'").fetchone()
     if version == 0 and existing is None:
-        _create(conn, SCHEMA)
+        _create(conn, LATEST)
     else:
         for step_version, step in STEPS.items():
             if version < step_version:

@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 
 from marketing_service.auth.current import actor
 from marketing_service.auth.passwords import WeakPassword
-from marketing_service.auth.roles import ROLES, InvalidRole, requires
+from marketing_service.auth.roles import ROLES, TOKEN_ROLES, InvalidRole, requires
 from marketing_service.auth.tokens import create_token, list_tokens, revoke_token
 from marketing_service.auth.users import UserError, add_user, disable_user, list_users
 from marketing_service.state import request_db
@@ -18,7 +18,8 @@ REFUSALS = (UserError, InvalidRole, WeakPassword)
 def render_admin(status: int = 200, error: str | None = None, new_token: str | None = None) -> ResponseReturnValue:
     conn = request_db()
     return render_template("admin.html", users=list_users(conn), tokens=list_tokens(conn), roles=ROLES,
-                           error=error, new_token=new_token, token_name=request.form.get("name", "")), status
+                           token_roles=TOKEN_ROLES, error=error, new_token=new_token,
+                           token_name=request.form.get("name", "")), status
 
 
 @admin.get("/admin")

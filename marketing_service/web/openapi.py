@@ -9,6 +9,7 @@ from feature_contract import schema as feature_schema
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
 from marketing_service.campaigns.openapi import campaign_paths
 from marketing_service.customers.records import EMAIL_MAX, NAME_MAX
+from marketing_service.mail.openapi import event_schemas, mail_event_paths
 
 JSON = "application/json"
 
@@ -58,6 +59,7 @@ def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[st
         "Submission": {"oneOf": [_ref("Customer"), {"type": "object", "required": ["customers"], "properties": {
             "customers": {"type": "array", "minItems": 1, "maxItems": max_customers, "items": _ref("Customer")}}}]},
         "Error": ERROR_SCHEMA,
+        **event_schemas(),
     }
     return with_server_limits({
         "openapi": "3.0.3",
@@ -81,6 +83,7 @@ def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[st
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             **campaign_paths(max_campaign_customers, _ref("Customer"), error),
+            **mail_event_paths(error),
         },
         "components": {"schemas": schemas},
     })
@@ -88,11 +91,14 @@ def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[st
 
 def with_security(document: dict[str, Any], is_open: Callable[[str, str], bool]) -> dict[str, Any]:
     """DESIGN §11 in the document: a bearer token on every operation but the open ones, which say
-    `security: []`; the others list the 401 and 403 the door can answer."""
+    `security: []`, and those that name their own (the mail events webhook also takes HTTP Basic); the others
+    list the 401 and 403 the door can answer."""
     error = _json("error", _ref("Error"))
     document["components"]["securitySchemes"] = {"bearer": {
         "type": "http", "scheme": "bearer",
-        "description": "a token from `python -m marketing_service tokens create NAME --role ROLE` or the admin page"}}
+        "description": "a token from `python -m marketing_service tokens create NAME --role ROLE` or the admin page"},
+        "basic": {"type": "http", "scheme": "basic",
+                  "description": "any user name, the token as password: only where an operation lists it"}}
     document["security"] = [{"bearer": []}]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

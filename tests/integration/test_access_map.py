@@ -1,5 +1,6 @@
 """Every route of both apps, walked from their URL maps: each is on DESIGN §11's open list or refuses an
-anonymous call, so a route added later cannot be left open by accident; and no change is a viewer's to make."""
+anonymous call, so a route added later cannot be left open by accident; no change is a viewer's to make; and a
+mail provider's webhook token (DESIGN §12) reaches its one route and nothing else, not even a page to read."""
 from __future__ import annotations
 
 import re
@@ -20,6 +21,7 @@ MARKETING_OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), 
                   ("POST", "/unsubscribe/<token>"), ("GET", "/login"), ("POST", "/login"),
                   ("GET", "/static/<path:filename>")}
 CHURN_OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+WEBHOOK_ONLY = ("POST", "/api/mail-events")  # DESIGN §12: the one route a `webhook` token may call
 SAMPLE_ARGUMENTS = {"rowid": "1", "path": "x", "default": "x", "string": "x", "int": "1"}
 
 
@@ -38,15 +40,16 @@ def anonymous(service: InProcess, method: str, url: str, accept: str) -> tuple[i
 
 
 @pytest.fixture(scope="module")
-def marketing_apps(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcess, InProcess]]:
-    """The same app twice: anonymous, and with a viewer's token."""
+def marketing_apps(churn: Gunicorn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcess, ...]]:
+    """The same app three times: anonymous, with a viewer's token, and with a webhook token."""
     app = create_app(config_for(tmp_path_factory.mktemp("access-map"), churn.url))
-    yield InProcess(app), InProcess(app, token=admin_token(app, role="viewer", name="a-viewer"))
+    yield (InProcess(app), InProcess(app, token=admin_token(app, role="viewer", name="a-viewer")),
+           InProcess(app, token=admin_token(app, role="webhook", name="a-webhook")))
     app.extensions["marketing"].storage.close()
 
 
 def test_every_marketing_route_is_open_by_design_or_refuses_anonymous_calls(marketing_apps) -> None:
-    service, _ = marketing_apps
+    service, _, _ = marketing_apps
     walked = list(routes(service.app))
     assert len(walked) > 25  # the walk sees the whole map, not an empty one
     assert MARKETING_OPEN <= {(method, rule) for method, rule, _ in walked}  # the open list still exists
@@ -62,7 +65,7 @@ def test_every_marketing_route_is_open_by_design_or_refuses_anonymous_calls(mark
 
 
 def test_a_viewer_reads_everything_and_changes_nothing(marketing_apps) -> None:
-    _, viewer = marketing_apps
+    _, viewer, _ = marketing_apps
     for method, rule, url in routes(viewer.app):
         if (method, rule) in MARKETING_OPEN:
             continue
@@ -70,6 +73,22 @@ def test_a_viewer_reads_everything_and_changes_nothing(marketing_apps) -> None:
         if (method, rule) == ("POST", "/logout"):  # everyone signed in may sign out
             assert answer.status_code == 303, answer.status_code
         elif method == "GET" and not rule.startswith("/admin"):
+            assert answer.status_code not in (401, 403), (method, rule, answer.status_code)
+        else:
+            assert answer.status_code == 403, (method, rule, answer.status_code)
+            assert answer.get_json()["error"]["code"] == "forbidden"
+
+
+def test_a_webhook_token_reaches_its_one_route_and_nothing_else(marketing_apps) -> None:
+    _, _, webhook = marketing_apps
+    walked = list(routes(webhook.app))
+    assert WEBHOOK_ONLY in {(method, rule) for method, rule, _ in walked}
+    for method, rule, url in walked:
+        if (method, rule) in MARKETING_OPEN:
+            continue
+        # Through the API door as a provider calls it (no Accept): a JSON answer either way.
+        answer = webhook.client.open(url, method=method, headers={"Authorization": f"Bearer {webhook.token}"})
+        if (method, rule) == WEBHOOK_ONLY:
             assert answer.status_code not in (401, 403), (method, rule, answer.status_code)
         else:
             assert answer.status_code == 403, (method, rule, answer.status_code)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketing_service.mail.message import _headers, _plain, _through_email_message, render
+from marketing_service.offers.message_ids import message_id
 
 DATE, MESSAGE_ID = "Mon, 30 Nov 2026 00:23:14 +0000", "<179.6856.661.offer-7-retention@churn.local>"
 URL = "http://marketing.test/unsubscribe/t0k3n?sig=ab%2Fcd"
@@ -20,7 +22,8 @@ senders = st.sampled_from(["offers@example.com", "Offers <offers@example.com>", 
 
 
 def offer(subject: str, to: str, body: str) -> dict[str, object]:
-    return {"id": 7, "campaign": "retention", "to_addr": to, "subject": subject, "body": body}
+    return {"id": 7, "campaign": "retention", "to_addr": to, "subject": subject, "body": body,
+            "message_id": "<offer-7.retention@example.com>"}
 
 
 @settings(max_examples=400, deadline=None)
@@ -47,4 +50,23 @@ def test_an_offer_with_accents_reads_back_as_it_was_sent() -> None:
     assert message["Subject"] == "Un cadeau pour vous, Zoë" and message["To"] == "zoe@example.com"
     assert message.get_content().startswith("Chère Zoë,\n\nMerci.\n")
     assert (mail.sender, mail.recipient) == ("equipe@example.com", "zoe@example.com")
-    assert message["List-Unsubscribe"] == f"<{URL}>" and "offer-7-retention" in message["Message-ID"]
+    assert message["List-Unsubscribe"] == f"<{URL}>" and message["Message-ID"] == "<offer-7.retention@example.com>"
+
+
+# RFC 5322 3.6.4: msg-id = "<" id-left "@" id-right ">", both dot-atom-text here (no obsolete or quoted forms).
+ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+MSG_ID = re.compile(rf"<{ATEXT}(?:\.{ATEXT})*@{ATEXT}(?:\.{ATEXT})*>")
+
+
+@given(campaign=st.text(max_size=200), offer_id=st.integers(min_value=1, max_value=2**63 - 1))
+def test_every_campaign_name_gives_a_valid_message_id(campaign: str, offer_id: int) -> None:
+    made = message_id(offer_id, campaign, "mail.example.com")
+    assert MSG_ID.fullmatch(made), made
+    assert made.startswith(f"<offer-{offer_id}.") and made.endswith("@mail.example.com>")
+    parsed = email.message_from_bytes(f"Message-ID: {made}\n\nx\n".encode(), policy=email.policy.default)
+    assert parsed["Message-ID"] == made and not parsed["Message-ID"].defects
+
+
+def test_names_with_spaces_and_accents_read_well_in_the_message_id() -> None:
+    assert message_id(12, "Rétention d'été 2026", "example.com") == "<offer-12.retention-d-ete-2026@example.com>"
+    assert message_id(3, "名前 キャンペーン", "example.com") == "<offer-3.offer@example.com>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from marketing_service.customers import pending
 from marketing_service.customers.decisions import decide, save_customers
 from marketing_service.customers.records import parse_customer
 from marketing_service.mail import outbox
-from marketing_service.mail.delivery import deliver_due
+from marketing_service.mail.delivery import DeliveryPolicy, deliver_due
 from marketing_service.mail.links import Links
 from marketing_service.mail.mailers import SmtpMailer
 from marketing_service.offers.rules import OfferRules
@@ -91,7 +92,7 @@ def test_two_workers_and_a_slow_mail_server_send_every_email_exactly_once(db_pat
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and conn.execute(
                     "SELECT COUNT(*) FROM offers WHERE status != 'sent'").fetchone()[0]:
-                deliver_due(conn, mailer, "offers@example.com", lease_s=1.0, links=Links(["k"], "http://marketing.test"))
+                deliver_due(conn, mailer, DeliveryPolicy("offers@example.com"), lease_s=1.0, links=Links(["k"], "http://marketing.test"))
             conn.close()
 
         threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -186,3 +187,33 @@ CREATE TABLE offers (id INTEGER PRIMARY KEY, customerid TEXT NOT NULL REFERENCES
     created_at TEXT NOT NULL, sent_at TEXT, UNIQUE (customerid, campaign));
 CREATE INDEX offers_due ON offers (status, next_attempt_at);
 """
+
+
+def test_a_v4_database_gains_the_mail_columns_and_campaigns_may_pause(tmp_path: Path) -> None:
+    """v5 (DESIGN §12) rebuilds campaigns for its new `paused` status: the rows and their references stay."""
+    import sqlite3
+
+    from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS
+    from marketing_service.storage.schema import SCHEMA
+
+    v4 = SCHEMA.replace(MAIL, "").replace(CAMPAIGN_STATUSES, "('queued', 'running', 'waiting_for_churn', 'done', 'failed')")
+    for _, column, _ in MAIL_COLUMNS:  # today's tables without v5's columns
+        v4 = re.sub(rf"\n\s+{column}\s[^\n]*,(?=\n)|,\n\s+{column}\s[^\n]*(?=\n\))", "", v4)
+    assert "message_id" not in v4 and "paused_reason" not in v4
+    path = tmp_path / "v4.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(v4 + "PRAGMA user_version = 4;")
+        conn.execute("INSERT INTO campaigns (name, status, settings, created_at, updated_at)"
+                     " VALUES ('May', 'done', '{}', 't', 't')")
+        conn.execute("INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features)"
+                     " VALUES (1, 2, 'A', '', 'a@x.org', '{}')")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("UPDATE campaigns SET status = 'paused'")
+    init_db(path)
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
+    conn.execute("UPDATE campaigns SET status = 'paused', paused_reason = 'bounces' WHERE id = 1")
+    assert tuple(conn.execute("SELECT name, status, created_by FROM campaigns").fetchone()) == ("May", "paused", "")
+    assert conn.execute("SELECT COUNT(*) FROM campaign_rows WHERE campaign_id = 1").fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM mail_events").fetchone()[0] == 0
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -1,4 +1,5 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
+`python -m bench mail [--offers N] [--postgres]`: the Jepsen-style mail check at scale instead (bench/mail.py).
 
 Our service runs as shipped (its gunicorn config: 2 gthread workers, access log off). The references run
 twice: under that same config, and as their users run them (plain `gunicorn -w 2 app`: sync workers,
@@ -125,4 +126,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["mail"]:  # a scenario of its own; imported only when asked for
+        from bench import mail
+
+        sys.exit(mail.main(sys.argv[2:]))
     sys.exit(main())

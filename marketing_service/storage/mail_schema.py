@@ -31,6 +31,7 @@ MAIL_INDEXES = """
 CREATE UNIQUE INDEX IF NOT EXISTS offers_by_message_id ON offers (message_id);
 CREATE INDEX IF NOT EXISTS offers_by_campaign ON offers (campaign, delivery_status);
 CREATE INDEX IF NOT EXISTS offers_by_address ON offers (lower(to_addr));
+CREATE INDEX IF NOT EXISTS offers_waiting ON offers (next_attempt_at, id) WHERE status IN ('queued', 'failed');
 """
 
 # v4 -> v5: the columns added to existing tables, as (table, column, type and default).

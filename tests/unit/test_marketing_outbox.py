@@ -59,9 +59,10 @@ def churners(db_path: Path, n: int) -> list[str]:
     return [c.customerid for c in customers]
 
 
-def test_a_claim_fits_in_half_the_lease_at_the_mailers_timeout() -> None:
-    assert outbox.claim_size(lease_s=30, send_timeout_s=10) == 1
-    assert outbox.claim_size(lease_s=30, send_timeout_s=1) == 15
+def test_a_claim_fits_in_half_the_lease_at_a_tenth_of_the_mailers_deadline() -> None:
+    assert outbox.claim_size(lease_s=30, send_timeout_s=10) == 15
+    assert outbox.claim_size(lease_s=30, send_timeout_s=60) == 2
+    assert outbox.claim_size(lease_s=3, send_timeout_s=60) == 1
     assert outbox.claim_size(lease_s=600, send_timeout_s=0.1) == outbox.MAX_CLAIM
 
 

@@ -44,6 +44,7 @@ class Score:
     churn: bool
     model_version: str
     reasons: tuple[tuple[str, Any], ...] = ()  # (feature, value), strongest first: churn's `?explain=true`
+    prediction_id: str | None = None  # churn's id for this scoring (DESIGN §13); None from a churn without it
 
 
 def make_pool(retries: int = 2, backoff_factor: float = 0.2) -> urllib3.PoolManager:
@@ -79,7 +80,13 @@ def _score(item: Any, version: Any) -> Score:
     if (not isinstance(probability, (int, float)) or isinstance(probability, bool) or not math.isfinite(probability)
             or not 0 <= probability <= 1 or not isinstance(churn, bool) or not isinstance(version, str)):
         raise ChurnUnavailable(f"churn answered without a usable prediction: {str(item)[:200]}")
-    return Score(float(probability), churn, version, _reasons(item.get("reasons")))
+    return Score(float(probability), churn, version, _reasons(item.get("reasons")), _prediction_id(item))
+
+
+def _prediction_id(item: dict[str, Any]) -> str | None:
+    """Churn's id when it is a short string; anything else is no id, never a failed score."""
+    raw = item.get("prediction_id")
+    return raw if isinstance(raw, str) and 0 < len(raw) <= 64 else None
 
 
 def _reasons(raw: Any) -> tuple[tuple[str, Any], ...]:

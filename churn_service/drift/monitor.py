@@ -1,4 +1,5 @@
-"""One worker's side of drift monitoring: record each scored record's bins, answer `/drift`, feed the gauges."""
+"""One worker's side of drift monitoring: record each scored record's bins and probability, answer `/drift`
+(with the estimated AUC of DESIGN §13), feed the gauges."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +13,7 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 
 from churn_service.drift.bins import DriftBins
+from churn_service.drift.estimate import estimated_auc
 from churn_service.drift.thresholds import THRESHOLDS
 from churn_service.drift.window import RingWriter, drop_version, read_window
 
@@ -73,33 +75,36 @@ class DriftMonitor:
         if ring is None or serving.drift is None:
             return
         if len(records) == 1:
-            ring.add(self._slots(1), serving.drift.row(records[0], probabilities[0]))
+            ring.add(self._slots(1), serving.drift.row(records[0], probabilities[0]), probabilities[0])
         else:
-            ring.add_many(self._slots(len(records)), serving.drift.rows(records, probabilities))
+            ring.add_many(self._slots(len(records)), serving.drift.rows(records, probabilities),
+                          np.asarray(probabilities, dtype=float))
 
-    def observe_rows(self, serving: Measured, rows: Callable[[], np.ndarray]) -> None:
+    def observe_rows(self, serving: Measured, rows: Callable[[], np.ndarray], probabilities: np.ndarray) -> None:
         """A batch whose bins someone else computes (the kernel's columns), only when they are wanted."""
         ring = self._ring_for(serving)
         if ring is not None:
             bins = rows()
-            ring.add_many(self._slots(len(bins)), bins)
+            ring.add_many(self._slots(len(bins)), bins, probabilities)
 
     def report(self, serving: Measured) -> dict[str, Any]:
-        """The `/drift` body of DESIGN §7 for the model `serving` holds."""
+        """The `/drift` body of DESIGN §7 (and §13's `estimated_auc`) for the model `serving` holds."""
         bins = serving.drift
         body: dict[str, Any] = {"model_version": serving.version, "window": 0, "since": None,
                                 "thresholds": THRESHOLDS}
         if bins is None or not self.window:
-            return {**body, "status": "insufficient_data", "features": {}, "prediction": None}
-        rows, since = read_window(self.folder, serving.version, bins.width, self.window)
-        body["window"] = len(rows)
-        if since is not None:
-            body["since"] = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
-        return {**body, **bins.report(rows, self.min_records)}
+            return {**body, "status": "insufficient_data", "features": {}, "prediction": None, "estimated_auc": None}
+        window = read_window(self.folder, serving.version, bins.width, self.window)
+        body["window"] = len(window.bins)
+        if window.since is not None:
+            body["since"] = datetime.fromtimestamp(window.since, UTC).isoformat(timespec="seconds")
+        return {**body, **bins.report(window.bins, self.min_records),
+                "estimated_auc": estimated_auc(window.probabilities, self.min_records)}
 
 
 class DriftCollector:
-    """`churn_feature_psi{feature}` and `churn_prediction_psi`, computed from the shared window at scrape time
+    """`churn_feature_psi{feature}`, `churn_prediction_psi` and `churn_estimated_auc`, computed from the shared
+    window at scrape time
     (so every worker exposes the whole service's values, with no per-worker gauge files to merge)."""
 
     def __init__(self, monitor: DriftMonitor, serving: Callable[[], Measured]):
@@ -109,6 +114,7 @@ class DriftCollector:
         """Names only, so registering the collector computes nothing."""
         yield GaugeMetricFamily("churn_feature_psi", "", labels=["feature"])
         yield GaugeMetricFamily("churn_prediction_psi", "")
+        yield GaugeMetricFamily("churn_estimated_auc", "")
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         report = self.monitor.report(self.serving())
@@ -119,3 +125,6 @@ class DriftCollector:
         if report["prediction"] is not None:
             yield GaugeMetricFamily("churn_prediction_psi", "PSI of the predicted probabilities over the drift window",
                                     value=report["prediction"]["psi"])
+        if report["estimated_auc"] is not None:
+            yield GaugeMetricFamily("churn_estimated_auc", "AUC expected over the drift window if the model is "
+                                    "calibrated (DESIGN §13), before labels", value=report["estimated_auc"])

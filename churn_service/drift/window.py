@@ -1,10 +1,11 @@
 """The drift window shared by every worker: the last DRIFT_WINDOW scored records over the whole service.
 
 Where it lives: each worker appends to a ring of its own, a small memory-mapped file
-`<dir>/<model version>-<pid>.ring` (a header holding when it was made, then fixed-size rows of a timestamp
-and one bin index per column). A worker never waits for another: its write is a `pack_into`
-on its own mapping, no lock on the request path. Whoever answers `/drift` (or `/metrics`) maps every ring
-of its model version, skips rows not yet stamped, and keeps the newest `capacity` rows over all of them.
+`<dir>/<model version>-<pid>.ring` (a header holding when it was made, then fixed-size rows of a timestamp,
+one bin index per column and the record's probability, which the estimated AUC needs unbinned). A worker
+never waits for another: its write is a `pack_into` on its own mapping, no lock on the request path. Whoever
+answers `/drift` (or `/metrics`) maps every ring of its model version, skips rows not yet stamped, and keeps
+the newest `capacity` rows over all of them.
 A worker that swaps its model deletes the rings of the version it leaves and starts a fresh one, so the
 window restarts with the model; rings of workers that died stay readable until then.
 
@@ -21,11 +22,12 @@ import os
 import struct
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 HEADER = struct.Struct("<8sd")  # a mark no noise matches, and when the ring was made: no row of it is older
-MARK = b"churnrg1"
+MARK = b"churnrg2"  # rg1 rows had no probability: a ring of that layout left in DRIFT_DIR is skipped
 SLACK_S = 3600.0  # clock steps a stamp may take and still be believed
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class RingWriter:
 
     def __init__(self, folder: Path, version: str, width: int, capacity: int):
         self.version, self.width, self.capacity = version, width, capacity
-        self.row = struct.Struct(f"<d{width}B")
+        self.row = struct.Struct(f"<d{width}Bd")
         self.path = folder / f"{version}-{os.getpid()}.ring"
         self.size = HEADER.size + capacity * self.row.size
         self._open()
@@ -64,23 +66,24 @@ class RingWriter:
         except OSError:  # another thread rebuilt it meanwhile (or the disk is full): the rows still go somewhere
             log.warning("could not rebuild drift ring %s", self.path, exc_info=True)
 
-    def add(self, slot: int, bins: tuple[int, ...]) -> None:
+    def add(self, slot: int, bins: tuple[int, ...], probability: float) -> None:
         """Write row number `slot` (from a counter shared by the worker's threads, so no two take the same)."""
         self._intact()
         offset = HEADER.size + (slot % self.capacity) * self.row.size
-        self.row.pack_into(self.map, offset, time.time(), *bins)
+        self.row.pack_into(self.map, offset, time.time(), *bins, probability)
 
-    def add_many(self, first_slot: int, bins: np.ndarray) -> None:
+    def add_many(self, first_slot: int, bins: np.ndarray, probabilities: np.ndarray) -> None:
         """Rows `first_slot`, `first_slot + 1`, ... for a batch, written as whole blocks of the ring."""
         self._intact()
         stamp, n = time.time(), len(bins)
         for start in range(0, n, self.capacity):  # a batch larger than the ring keeps its newest rows
-            part = bins[start:start + self.capacity]
+            part, scores = bins[start:start + self.capacity], probabilities[start:start + self.capacity]
             at = (first_slot + start) % self.capacity
             head = min(len(part), self.capacity - at)
-            for into, rows in ((at, part[:head]), (0, part[head:])):
+            for into, rows, values in ((at, part[:head], scores[:head]), (0, part[head:], scores[head:])):
                 if len(rows):
                     self.rows["bins"][into:into + len(rows)] = rows
+                    self.rows["probability"][into:into + len(rows)] = values
                     self.rows["stamp"][into:into + len(rows)] = stamp
 
     def close(self) -> None:
@@ -90,11 +93,17 @@ class RingWriter:
 
 
 def _dtype(width: int) -> np.dtype:
-    return np.dtype([("stamp", "<f8"), ("bins", "u1", (width,))])
+    return np.dtype([("stamp", "<f8"), ("bins", "u1", (width,)), ("probability", "<f8")])
 
 
-def read_window(folder: Path, version: str, width: int, capacity: int) -> tuple[np.ndarray, float | None]:
-    """The newest `capacity` rows of every ring of `version`: (bin indices, one row per record; oldest stamp)."""
+class Window(NamedTuple):
+    bins: np.ndarray  # one row of bin indices per record
+    probabilities: np.ndarray  # each record's probability, in the same order
+    since: float | None  # the oldest stamp
+
+
+def read_window(folder: Path, version: str, width: int, capacity: int) -> Window:
+    """The newest `capacity` rows of every ring of `version`."""
     dtype, parts = _dtype(width), []
     latest = time.time() + SLACK_S  # a stamp past this (or NaN, or 0: never written) is not a row
     for path in folder.glob(f"{version}-*.ring"):
@@ -111,12 +120,12 @@ def read_window(folder: Path, version: str, width: int, capacity: int) -> tuple[
         rows = np.frombuffer(data, dtype=dtype, offset=HEADER.size, count=whole_rows)
         parts.append(rows[(rows["stamp"] >= made - SLACK_S) & (rows["stamp"] <= latest)])
     if not parts:
-        return np.zeros((0, width), dtype=np.uint8), None
+        return Window(np.zeros((0, width), dtype=np.uint8), np.zeros(0), None)
     rows = np.concatenate(parts)
     if len(rows) > capacity:
         rows = rows[np.argpartition(rows["stamp"], len(rows) - capacity)[len(rows) - capacity:]]
     since = float(rows["stamp"].min()) if len(rows) else None
-    return rows["bins"], since
+    return Window(rows["bins"], rows["probability"], since)
 
 
 def drop_version(folder: Path, version: str) -> None:

@@ -1,8 +1,8 @@
 """The one step every scoring route takes: score → decide → answer, counted in the metrics and the drift window.
 
 The Flask routes and the plain-WSGI fast path both answer through here, so a record gets the same answer
-(DESIGN §3's shape: its customerid when it sent one, first; `churn` by the contract's one rule) whichever path
-served it, and every answer is counted once.
+(DESIGN §3's shape: its customerid when it sent one, first; `churn` by the contract's one rule; a fresh
+`prediction_id`, DESIGN §13) whichever path served it, and every answer is counted once.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from prometheus_client import Histogram
 from churn_service.model.kernel import ParsedBatch
 from churn_service.serving import Serving
 from churn_service.state import ChurnState
+from churn_service.web.prediction_ids import prediction_ids
 from feature_contract import churns
 
 
@@ -43,26 +44,28 @@ def answer_columns(state: ChurnState, serving: Serving, batch: ParsedBatch,
     record_predictions(state, probabilities, int(churned.sum()))
     columns = serving.drift_columns
     if columns is not None:
-        state.drift.observe_rows(serving, lambda: columns.rows(batch, scored))
+        state.drift.observe_rows(serving, lambda: columns.rows(batch, scored), scored)
     else:
         state.drift.observe(serving, records, probabilities)
     return decision_list(batch.ids, probabilities, churned.tolist())
 
 
-def decision(customer_id: str | None, probability: float, churn: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"churn_probability": probability, "churn": churn}
+def decision(customer_id: str | None, probability: float, churn: bool, prediction_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"churn_probability": probability, "churn": churn, "prediction_id": prediction_id}
     return body if customer_id is None else {"customerid": customer_id, **body}
 
 
 def decision_list(ids: Sequence[str | None], probabilities: Sequence[float],
                   churned: Sequence[bool]) -> list[dict[str, Any]]:
     """`decision` for a whole batch; the usual batches (every id, or none) are built without a branch each."""
+    made = prediction_ids(len(probabilities))
     if not any(ids):  # an id is never "": the contract needs 1 character or more
-        return [{"churn_probability": p, "churn": c} for p, c in zip(probabilities, churned, strict=True)]
+        return [{"churn_probability": p, "churn": c, "prediction_id": m}
+                for p, c, m in zip(probabilities, churned, made, strict=True)]
     if None not in ids:
-        return [{"customerid": i, "churn_probability": p, "churn": c}
-                for i, p, c in zip(ids, probabilities, churned, strict=True)]
-    return list(map(decision, ids, probabilities, churned))
+        return [{"customerid": i, "churn_probability": p, "churn": c, "prediction_id": m}
+                for i, p, c, m in zip(ids, probabilities, churned, made, strict=True)]
+    return list(map(decision, ids, probabilities, churned, made))
 
 
 def record_predictions(state: ChurnState, probabilities: Sequence[float], churners: int) -> None:

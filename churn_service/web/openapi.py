@@ -75,7 +75,8 @@ def drift_schema() -> dict[str, Any]:
     value = {"type": "object", "required": ["psi", "status"],
              "properties": {"psi": {"type": "number", "minimum": 0}, "status": {"type": "string", "enum": statuses}}}
     return {"type": "object",
-            "required": ["model_version", "window", "since", "thresholds", "status", "features", "prediction"],
+            "required": ["model_version", "window", "since", "thresholds", "status", "features", "prediction",
+                         "estimated_auc"],
             "properties": {
                 "model_version": {"type": "string"},
                 "window": {"type": "integer", "minimum": 0},
@@ -86,17 +87,23 @@ def drift_schema() -> dict[str, Any]:
                 "status": {"type": "string", "enum": [*statuses, "insufficient_data"]},
                 "features": {"type": "object", "additionalProperties": value},
                 "prediction": {**value, "nullable": True},
+                "estimated_auc": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True,
+                                  "description": "the AUC expected over the window if the model is calibrated"
+                                                 " (confidence-based, before labels); null below DRIFT_MIN_RECORDS"
+                                                 " records or when every probability is equal"},
             }}
 
 
 def openapi_document(max_batch: int) -> dict[str, Any]:
     prediction = {
         "type": "object",
-        "required": ["churn_probability", "churn"],
+        "required": ["churn_probability", "churn", "prediction_id"],
         "properties": {
             "customerid": {"type": "string"},
             "churn_probability": {"type": "number", "minimum": 0, "maximum": 1},
             "churn": {"type": "boolean"},
+            "prediction_id": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+                              "description": "unique per scored record: a random UUID4 as 32 hex digits"},
             "model_version": {"type": "string"},
             "reasons": {"type": "array", "maxItems": 3, "items": {
                 "type": "object", "required": ["feature", "value", "contribution"],
@@ -106,7 +113,7 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
     }
     schemas = {
         "Customer": customer_schema(),
-        "Prediction": {**prediction, "required": ["churn_probability", "churn", "model_version"]},
+        "Prediction": {**prediction, "required": ["churn_probability", "churn", "prediction_id", "model_version"]},
         "Batch": {"type": "object", "required": ["customers"], "properties": {
             "customers": {"type": "array", "minItems": 1, "maxItems": max_batch,
                           "items": {"$ref": "#/components/schemas/Customer"}}}},

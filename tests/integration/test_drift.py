@@ -124,7 +124,7 @@ def test_drift_over_both_workers_matches_numpy_and_restarts_with_the_model(regis
         assert all(v["status"] == "ok" for name, v in drift["features"].items() if name not in alerts)
         metrics = requests.get(f"{server.url}/metrics", timeout=5).text
         assert f'churn_feature_psi{{feature="tenure"}} {served["tenure"]}' in metrics
-        assert "churn_prediction_psi " in metrics
+        assert "churn_prediction_psi " in metrics and f"churn_estimated_auc {drift['estimated_auc']}" in metrics
 
         assert run_train("promote", other, "--registry", registry).returncode == 0
         wait_for(lambda: all(requests.get(f"{server.url}/drift", timeout=5, headers={"Connection": "close"})
@@ -133,4 +133,4 @@ def test_drift_over_both_workers_matches_numpy_and_restarts_with_the_model(regis
         post_all(server.url, quiet[:10])
         restarted = requests.get(f"{server.url}/drift", timeout=5).json()
         assert restarted["model_version"] == other and restarted["window"] <= 10
-        assert restarted["status"] == "insufficient_data"
+        assert restarted["status"] == "insufficient_data" and restarted["estimated_auc"] is None

@@ -51,12 +51,13 @@ def test_a_manifest_from_before_drift_has_no_bins() -> None:
 def test_the_window_is_the_newest_rows_over_every_ring_of_the_version(tmp_path: Path) -> None:
     earlier = RingWriter(tmp_path, "v1", width=2, capacity=4)
     for slot in range(6):  # wraps: keeps rows 2..5
-        earlier.add(slot, (slot, 0))
+        earlier.add(slot, (slot, 0), slot / 10)
     earlier.path.rename(tmp_path / f"v1-{os.getpid() + 1}.ring")  # as if another worker wrote it
-    RingWriter(tmp_path, "v1", width=2, capacity=4).add(0, (9, 1))  # the newest row of all
-    RingWriter(tmp_path, "v0", width=2, capacity=4).add(0, (7, 7))
-    rows, since = read_window(tmp_path, "v1", width=2, capacity=4)
+    RingWriter(tmp_path, "v1", width=2, capacity=4).add(0, (9, 1), 0.9)  # the newest row of all
+    RingWriter(tmp_path, "v0", width=2, capacity=4).add(0, (7, 7), 0.7)
+    rows, probabilities, since = read_window(tmp_path, "v1", width=2, capacity=4)
     assert sorted(rows[:, 0].tolist()) == [3, 4, 5, 9] and since is not None
+    assert (probabilities * 10).round().tolist() == rows[:, 0].tolist(), "each probability stays with its row"
     drop_version(tmp_path, "v1")
     assert len(read_window(tmp_path, "v1", width=2, capacity=4)[0]) == 0
     assert len(read_window(tmp_path, "v0", width=2, capacity=4)[0]) == 1
@@ -81,8 +82,10 @@ def test_a_batch_is_binned_exactly_as_its_records_one_by_one() -> None:
 
 def test_a_batch_wraps_around_the_ring_and_keeps_its_newest_rows(tmp_path: Path) -> None:
     ring = RingWriter(tmp_path, "v2", width=1, capacity=4)
-    ring.add_many(2, np.array([[1], [2], [3]], dtype=np.uint8))  # slots 2, 3, then 0
+    ring.add_many(2, np.array([[1], [2], [3]], dtype=np.uint8), np.array([0.01, 0.02, 0.03]))  # slots 2, 3, then 0
     assert sorted(read_window(tmp_path, "v2", width=1, capacity=4)[0][:, 0].tolist()) == [1, 2, 3]
-    ring.add_many(5, np.arange(10, 19, dtype=np.uint8).reshape(-1, 1))  # 9 rows into 4 slots: the last 4 stay
-    assert sorted(read_window(tmp_path, "v2", width=1, capacity=4)[0][:, 0].tolist()) == [15, 16, 17, 18]
+    ring.add_many(5, np.arange(10, 19, dtype=np.uint8).reshape(-1, 1), np.arange(10, 19) / 100)  # 9 rows, 4 slots
+    window = read_window(tmp_path, "v2", width=1, capacity=4)
+    assert sorted(window.bins[:, 0].tolist()) == [15, 16, 17, 18]
+    assert (window.probabilities * 100).round().tolist() == window.bins[:, 0].tolist()
     ring.close()

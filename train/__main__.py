@@ -1,12 +1,14 @@
 """`python -m train`: train the churn model into a folder or a registry, and manage the registry.
 
-    python -m train [--data FILE] [--output-dir DIR]                      one artifact (DESIGN §4)
-    python -m train --data FILE --registry DIR [--promote auto|always|never] [--tolerance 0.005]
+    python -m train [--data FILE ...] [--output-dir DIR]                  one artifact (DESIGN §4)
+    python -m train --data FILE [--data FILE ...] --registry DIR [--promote auto|always|never]
+                    [--tolerance 0.005] [--min-auc 0.75]
     python -m train promote VERSION --registry DIR
     python -m train rollback --registry DIR
     python -m train list --registry DIR
 
---registry defaults to $MODEL_REGISTRY when that is set.
+--registry defaults to $MODEL_REGISTRY when that is set. Several --data files are trained on together
+(rows concatenated); when rows carry observed_at, the newest 20% are held out instead of a random 20%.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from train.config import registry_default
 
 log = logging.getLogger("train")
 COMMANDS = ("promote", "rollback", "list")
+DEFAULT_DATA = Path("data/telco-customer-churn.csv")
 
 
 def _registry_option(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -31,12 +34,15 @@ def _registry_option(parser: argparse.ArgumentParser, required: bool) -> None:
 def parse_train_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("data/telco-customer-churn.csv"))
+    parser.add_argument("--data", type=Path, action="append", default=None,
+                        help=f"a Telco-layout CSV; repeat to train on several (default {DEFAULT_DATA})")
     parser.add_argument("--output-dir", type=Path, default=None, help="write one artifact here (default models/)")
     _registry_option(parser, required=False)
     parser.add_argument("--promote", choices=("auto", "always", "never"), default="auto",
                         help="with --registry: serve the candidate if it is not worse (auto, the default), always, or never")
     parser.add_argument("--tolerance", type=float, default=0.005, help="AUC a candidate may lose and still be promoted")
+    parser.add_argument("--min-auc", type=float, default=0.75,
+                        help="AUC a candidate must reach on the new and the current model's held-out rows (default 0.75)")
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength (default 1.0)")
     parser.add_argument("--folds", type=int, default=5, help="K-fold CV splits (default 5, at least 2)")
     parser.add_argument("--seed", type=int, default=1, help="split and fold seed (default 1)")
@@ -47,6 +53,9 @@ def parse_train_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--C must be a positive number")
     if not args.tolerance >= 0:
         parser.error("--tolerance must be 0 or more")
+    if not 0 <= args.min_auc <= 1:
+        parser.error("--min-auc must be from 0 to 1")
+    args.data = args.data or [DEFAULT_DATA]
     if args.output_dir is not None and args.registry is not None and "--registry" in argv:
         parser.error("give --output-dir or --registry, not both")
     if args.output_dir is not None:
@@ -94,7 +103,7 @@ def run_training(args: argparse.Namespace) -> int:
         registry.prepare()
     else:
         artifact.prepare_output_dir(args.output_dir)
-    log.info("reading %s", args.data)
+    log.info("reading %s", ", ".join(map(str, args.data)))
     data = load_dataset(args.data)
     log.info("%d customers, %.1f%% churned", len(data.labels), 100 * sum(data.labels) / len(data.labels))
     result = run(data, TrainParams(C=args.C, folds=args.folds, seed=args.seed))
@@ -104,10 +113,12 @@ def run_training(args: argparse.Namespace) -> int:
                  args.output_dir / "model.bin", (args.output_dir / "model.bin").stat().st_size / 1024,
                  manifest["version"], time.perf_counter() - started)
         return 0
-    outcome = train_into(registry, result, data, args.promote, args.tolerance)
+    outcome = train_into(registry, result, data, args.promote, args.tolerance, args.min_auc)
     evaluation = outcome.evaluation
     current = "none" if evaluation["current_auc"] is None else f"{evaluation['current_auc']:.4f} ({evaluation['parent']})"
     log.info("candidate %s: AUC %.4f; current model: %s", outcome.version, evaluation["candidate_auc"], current)
+    for name, test in evaluation["tests"].items():
+        log.info("  gate %-12s %s: %s", name, {True: "PASS", False: "FAIL", None: "SKIP"}[test["passed"]], test["detail"])
     if outcome.promoted:
         log.info("PROMOTED: %s is now served from %s (%s)", outcome.version, registry.root, evaluation["reason"])
     else:

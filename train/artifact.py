@@ -95,6 +95,7 @@ def write(result: TrainResult, data: Dataset, output_dir: Path, n_test: int,
         "sklearn_version": sklearn.__version__,
         "python_version": platform.python_version(),
         "data_sha256": data.sha256,
+        "data": [{"path": s.path, "sha256": s.sha256, "rows": s.rows} for s in data.sources],
         "n_train": len(result.train_records),
         "n_test": n_test,
         "metrics": {

@@ -1,8 +1,15 @@
-"""Read the Telco CSV and prepare it with the serving feature contract."""
+"""Read one or more Telco-layout CSVs and prepare them with the serving feature contract.
+
+Several files are one data set, their rows concatenated (DESIGN §13: retraining from production adds the
+exported outcomes to the original file). The raw rows are kept so that the held-out ones can be written
+back, unchanged, as the version's `holdout.csv`.
+"""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +18,7 @@ import pandas as pd
 from feature_contract import FEATURES, InvalidRecord, model_features, parse_record
 
 TARGET = "churn"
+OBSERVED_AT = "observed_at"
 
 
 class DataError(Exception):
@@ -18,20 +26,49 @@ class DataError(Exception):
 
 
 @dataclass(frozen=True)
+class Source:
+    """One training file as model.json lists it under `data`."""
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class Dataset:
     records: list[dict[str, Any]]
     labels: list[int]
-    sha256: str
+    sha256: str  # the one file's SHA-256; for several, the SHA-256 of their SHA-256s in order
+    sources: tuple[Source, ...] = ()
+    rows: tuple[dict[str, str], ...] = ()  # as read, for holdout.csv
+    columns: tuple[str, ...] = ()
+    observed_at: tuple[datetime | None, ...] = ()  # all None when no file has the column
+
+    @property
+    def dated(self) -> bool:
+        return any(when is not None for when in self.observed_at)
 
 
-def _label(value: str, line: int) -> int:
+def _label(value: str, where: str) -> int:
     spelled = value.strip().lower()
     if spelled not in ("yes", "no"):
-        raise DataError(f"line {line}: column Churn must be Yes or No, got {value[:40]!r}")
+        raise DataError(f"{where}: column Churn must be Yes or No, got {value[:40]!r}")
     return int(spelled == "yes")
 
 
-def _read_rows(path: Path) -> list[dict[str, str]]:
+def _observed_at(value: str, where: str) -> datetime | None:
+    """ISO 8601 with a `Z` or an offset (§13), so rows from different clocks order correctly; blank: undated."""
+    if not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise DataError(f"{where}: observed_at must be ISO 8601 with a Z or an offset, got {value[:40]!r}")
+    return when
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """Raw rows as strings, so the feature contract (not pandas' dtype guessing) types every value."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -49,20 +86,33 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
     missing = [c for c in (*FEATURES, TARGET) if c not in frame.columns]
     if missing:
         raise DataError(f"{path} is missing columns: {', '.join(missing)}")
-    return frame.to_dict(orient="records")
+    return list(frame.columns), frame.to_dict(orient="records")
 
 
-def load_dataset(path: Path) -> Dataset:
-    """Every row parsed by `parse_record`; a bad row stops training instead of being dropped."""
-    rows = _read_rows(path)
+def load_dataset(paths: Path | Sequence[Path], min_rows: int = 50) -> Dataset:
+    """Every row of every file parsed by `parse_record`; a bad row stops training instead of being dropped."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
     records: list[dict[str, Any]] = []
     labels: list[int] = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            records.append(model_features(parse_record(row)))
-        except InvalidRecord as exc:
-            raise DataError(f"{path} line {line}: {exc}") from None
-        labels.append(_label(row[TARGET], line))
-    if len(records) < 50 or len(set(labels)) < 2:
-        raise DataError(f"{path} needs at least 50 rows with both churn classes, found {len(records)}")
-    return Dataset(records, labels, hashlib.sha256(path.read_bytes()).hexdigest())
+    rows: list[dict[str, str]] = []
+    columns: dict[str, None] = {}  # the union, in order of first appearance
+    observed: list[datetime | None] = []
+    sources: list[Source] = []
+    for path in paths:
+        header, file_rows = _read_rows(path)
+        columns.update(dict.fromkeys(header))
+        for line, row in enumerate(file_rows, start=2):
+            where = f"{path} line {line}"
+            try:
+                records.append(model_features(parse_record(row)))
+            except InvalidRecord as exc:
+                raise DataError(f"{where}: {exc}") from None
+            labels.append(_label(row[TARGET], where))
+            observed.append(_observed_at(row.get(OBSERVED_AT, ""), where))
+        rows.extend(file_rows)
+        sources.append(Source(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), len(file_rows)))
+    if len(records) < min_rows or len(set(labels)) < 2:
+        named = ", ".join(map(str, paths))
+        raise DataError(f"{named} needs at least {min_rows} rows with both churn classes, found {len(records)}")
+    digest = sources[0].sha256 if len(sources) == 1 else hashlib.sha256("".join(s.sha256 for s in sources).encode()).hexdigest()
+    return Dataset(records, labels, digest, tuple(sources), tuple(rows), tuple(columns), tuple(observed))

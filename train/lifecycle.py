@@ -1,8 +1,9 @@
-"""Train a candidate into the registry and decide whether it replaces the served model (DESIGN §7).
+"""Train a candidate into the registry and decide whether it replaces the served model (DESIGN §7, §13).
 
-`auto` scores the candidate and the current model on the same held-out rows of the new data and
-promotes only if candidate_auc >= current_auc - tolerance; both AUCs, the decision and the parent
-version go into the candidate's model.json under `evaluation`.
+`auto` promotes only a candidate that passes every test of the gate (`train.gate`): not worse than the
+current model on the new data's held-out rows, nor on the current model's own held-out rows, and an AUC of
+at least --min-auc on both. The AUCs, each test's result, the tests that refused it, the decision and the
+parent version go into the candidate's model.json under `evaluation`; its held-out rows into holdout.csv.
 """
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.metrics import roc_auc_score
-
-from train import artifact
+from train import artifact, holdout
 from train.data import Dataset
+from train.gate import refused_by, run_gate, verdict
 from train.pipeline import TrainResult
-from train.registry import Registry, RegistryError
+from train.registry import Registry
 
 log = logging.getLogger("train")
 
@@ -27,43 +27,30 @@ class Outcome:
     evaluation: dict[str, Any]
 
 
-def current_auc(registry: Registry, version: str, result: TrainResult) -> float:
-    """The served model's AUC on the candidate's held-out rows, loaded as the service loads it (verified)."""
-    from churn_service.model.artifact import ArtifactError, load_artifact
-
-    try:
-        served = load_artifact(registry.root / version / "model.bin")
-    except ArtifactError as exc:
-        raise RegistryError(f"the current model {version} cannot be evaluated: {exc}") from None
-    probabilities = served.model.predict_proba(served.dv.transform(result.test_records))[:, 1]
-    return float(roc_auc_score(result.test_labels, probabilities))
-
-
-def evaluate(registry: Registry, result: TrainResult, mode: str, tolerance: float) -> dict[str, Any]:
+def evaluate(registry: Registry, result: TrainResult, mode: str, tolerance: float, min_auc: float = 0.75) -> dict[str, Any]:
+    """The gate runs in every mode, so `always` and `never` still record what `auto` would have decided."""
     parent = registry.current()
-    evaluation: dict[str, Any] = {"candidate_auc": round(result.test_auc, 6), "parent": parent,
-                                  "promote": mode, "tolerance": tolerance, "rows": len(result.test_records)}
-    if parent is None:
-        evaluation.update(current_auc=None, decision="promote", reason="the registry serves no model yet")
-    elif mode != "auto":
-        evaluation.update(current_auc=round(current_auc(registry, parent, result), 6),
-                          decision="promote" if mode == "always" else "keep", reason=f"--promote {mode}")
+    tests = run_gate(registry, result, tolerance, min_auc)
+    refused = refused_by(tests)
+    evaluation: dict[str, Any] = {"candidate_auc": round(result.test_auc, 6), "parent": parent, "promote": mode,
+                                  "tolerance": tolerance, "min_auc": min_auc, "rows": len(result.test_records),
+                                  "current_auc": tests["new_rows"].get("current_auc"), "tests": tests,
+                                  "refused_by": refused}
+    gate = verdict(tests)
+    if mode == "auto":
+        evaluation.update(decision="keep" if refused else "promote", reason=gate)
     else:
-        served = current_auc(registry, parent, result)
-        better = result.test_auc >= served - tolerance
-        evaluation.update(current_auc=round(served, 6), decision="promote" if better else "keep",
-                          reason=(f"candidate AUC {result.test_auc:.4f} {'>=' if better else '<'} current "
-                                  f"{served:.4f} - tolerance {tolerance:g}"))
-    if mode == "never" and parent is None:
-        evaluation.update(decision="keep", reason="--promote never")
+        evaluation.update(decision="promote" if mode == "always" else "keep", reason=f"--promote {mode}; {gate}")
     return evaluation
 
 
-def train_into(registry: Registry, result: TrainResult, data: Dataset, mode: str, tolerance: float) -> Outcome:
-    evaluation = evaluate(registry, result, mode, tolerance)
+def train_into(registry: Registry, result: TrainResult, data: Dataset, mode: str, tolerance: float,
+               min_auc: float = 0.75) -> Outcome:
+    evaluation = evaluate(registry, result, mode, tolerance, min_auc)
     staging = registry.staging()
     try:
         manifest = artifact.write(result, data, staging, n_test=len(result.test_labels), extra={"evaluation": evaluation})
+        holdout.write(result, data, staging)
     except BaseException:
         registry.discard(staging)
         raise
@@ -84,6 +71,7 @@ def describe(registry: Registry) -> list[str]:
         evaluation = manifest.get("evaluation") or {}
         mark = "*" if version == current else " "
         decision = evaluation.get("decision", "trained with --output-dir")
+        refused = f"  refused by {', '.join(evaluation['refused_by'])}" if evaluation.get("refused_by") else ""
         lines.append(f"{mark} {version}  {manifest.get('created_at', '?'):25}  test AUC {manifest['metrics']['test_auc']:.4f}"
-                     f"  parent's AUC on the same rows {evaluation.get('current_auc') or '-'}  ({decision})")
+                     f"  parent's AUC on the same rows {evaluation.get('current_auc') or '-'}  ({decision}){refused}")
     return lines or [f"(no versions in {registry.root})"]

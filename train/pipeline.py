@@ -1,7 +1,12 @@
-"""The ML Zoomcamp ch. 5 recipe: 80/20 split, K-fold CV on the 80%, final fit, AUC on the 20%."""
+"""The ML Zoomcamp ch. 5 recipe: 80/20 split, K-fold CV on the 80%, final fit, AUC on the 20%.
+
+The 20% is random, except when rows carry `observed_at`: then it is the newest rows (DESIGN §13), so the
+promotion gate asks how a model does on what came last, as production will.
+"""
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +41,7 @@ class TrainResult:
     test_records: list[dict[str, Any]]
     test_labels: np.ndarray
     test_scores: np.ndarray
+    test_index: np.ndarray  # rows of the data set held out, in the order of test_records (for holdout.csv)
 
     @property
     def cv_auc_mean(self) -> float:
@@ -63,11 +69,25 @@ def score(dv: DictVectorizer, model: LogisticRegression, records: Sequence[dict[
     return model.predict_proba(dv.transform(records))[:, 1]
 
 
+def holdout_split(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row numbers: the newest 20% held out when any row is dated (undated rows count as
+    older than every dated one: the original file, before production's outcomes), else a seeded 20%."""
+    index = np.arange(len(data.records))
+    if not data.dated:
+        full_train, test = train_test_split(index, test_size=0.2, random_state=seed)
+        return full_train, test
+    n_test = math.ceil(0.2 * len(index))
+    oldest_first = sorted(index, key=lambda i: (0.0, 0.0) if (when := data.observed_at[i]) is None else (1.0, when.timestamp()))
+    ordered = np.asarray(oldest_first)
+    return ordered[:-n_test], ordered[-n_test:]
+
+
 def run(data: Dataset, params: TrainParams) -> TrainResult:
     """Cross-validate, then fit on the whole 80% and evaluate once on the held-out 20%."""
-    index = np.arange(len(data.records))
     labels = np.asarray(data.labels)
-    full_train, test = train_test_split(index, test_size=0.2, random_state=params.seed)
+    full_train, test = holdout_split(data, params.seed)
+    if data.dated:
+        log.info("held out the %d newest rows (by observed_at)", len(test))
     records = np.asarray(data.records, dtype=object)
     fold_aucs: list[float] = []
     kfold = KFold(n_splits=params.folds, shuffle=True, random_state=params.seed)
@@ -84,4 +104,4 @@ def run(data: Dataset, params: TrainParams) -> TrainResult:
     test_scores = score(dv, model, test_records)
     test_auc = float(roc_auc_score(labels[test], test_scores))
     log.info("test AUC %.4f on %d held-out customers", test_auc, len(test))
-    return TrainResult(dv, model, fold_aucs, test_auc, train_records, test_records, labels[test], test_scores)
+    return TrainResult(dv, model, fold_aucs, test_auc, train_records, test_records, labels[test], test_scores, test)

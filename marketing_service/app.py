@@ -31,7 +31,9 @@ from marketing_service.web.health import ChurnUpCollector, health
 from marketing_service.web.login import login
 from marketing_service.web.mail_events import mail_events
 from marketing_service.web.mail_metrics import MailCollector
+from marketing_service.web.outcomes_api import outcomes_api
 from marketing_service.web.pages import web
+from marketing_service.web.quality_metrics import QualityCollector
 from marketing_service.web.row_ids import RowIdConverter
 from marketing_service.web.unsubscribe import unsubscribe
 
@@ -81,6 +83,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     metrics = ServiceMetrics(config.metrics_dir)
     metrics.exposed.register(ChurnUpCollector(client.reachable))
     metrics.exposed.register(MailCollector(storage.connect))
+    metrics.exposed.register(QualityCollector(storage.connect))
     app.extensions["marketing"] = MarketingState(config, client, background, metrics, storage, links, rules)
     app.before_request(allow_uploads)  # before the door's CSRF check reads the (large) form
     install_access(app)
@@ -89,7 +92,8 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     instrument(app, metrics)
     app.after_request(security_headers)
     app.teardown_appcontext(close_db)
-    for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin, mail_events):
+    for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin, mail_events,
+                      outcomes_api):
         app.register_blueprint(blueprint)
     if config.background:
         background.start()

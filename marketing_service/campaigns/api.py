@@ -28,7 +28,7 @@ def _settings_error(exc: InvalidSettings) -> ApiError:
 
 # A campaign's outcomes cover as many customers as its upload did, so they get the same limit.
 UPLOAD_ENDPOINTS = ("campaigns_api.create", "campaigns_web.create", "campaigns_api.record_outcomes",
-                    "campaigns_web.record_outcomes")
+                    "campaigns_web.record_outcomes", "outcomes_api.record")
 
 
 def allow_uploads() -> None:

@@ -12,7 +12,8 @@ from marketing_service.customers.reasons import reason_phrases
 from marketing_service.storage import Connection
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-RESULT_COLUMNS = ("customerid", "churn_probability", "expected_value", "decision", "offer_id", "model_version", "reasons")
+RESULT_COLUMNS = ("customerid", "churn_probability", "expected_value", "decision", "offer_id", "model_version", "reasons",
+                  "prediction_id", "propensity")
 REJECT_COLUMNS = ("line", "customerid", "field", "message")
 
 
@@ -37,10 +38,10 @@ def _lines(header: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
 
 def results_csv(conn: Connection, campaign_id: int) -> Iterator[str]:
     rows = conn.execute(
-        """SELECT customerid, churn_probability, expected_value, decision, offer_id, model_version, reasons
-           FROM campaign_rows WHERE campaign_id = ? ORDER BY line""", (campaign_id,))
+        """SELECT customerid, churn_probability, expected_value, decision, offer_id, model_version, reasons,
+                  prediction_id, propensity FROM campaign_rows WHERE campaign_id = ? ORDER BY line""", (campaign_id,))
     return _lines(RESULT_COLUMNS, ((r[0], r[1], None if r[2] is None else round(r[2], 2), r[3], r[4], r[5],
-                                    "; ".join(reason_phrases(json.loads(r[6] or "[]")))) for r in rows))
+                                    "; ".join(reason_phrases(json.loads(r[6] or "[]"))), r[7], r[8]) for r in rows))
 
 
 def rejects_csv(conn: Connection, campaign_id: int) -> Iterator[str]:

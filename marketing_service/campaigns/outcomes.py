@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
+from marketing_service.customers.outcomes import campaign_outcome
 from marketing_service.customers.records import customer_id
 from marketing_service.storage import Connection, now_iso
 
@@ -77,7 +78,7 @@ def take_outcomes(conn: Connection, campaign_id: int, text: TextIO, created_by: 
     """Parse, store and log one outcomes upload (who sent it, and what came of it: DESIGN §11); OutcomeError
     if the file cannot be read, with nothing stored."""
     parsed = parse_outcomes(text)
-    matched = store_outcomes(conn, campaign_id, parsed.pairs)
+    matched = store_outcomes(conn, campaign_id, parsed.pairs, created_by)
     unmatched = len(parsed.pairs) - matched
     with conn.transaction():
         conn.execute("INSERT INTO outcome_uploads (campaign_id, matched, unmatched, rejected, created_by, created_at)"
@@ -92,16 +93,20 @@ def uploads(conn: Connection, campaign_id: int) -> list[dict[str, Any]]:
                                   " WHERE campaign_id = ? ORDER BY id", (campaign_id,))]
 
 
-def store_outcomes(conn: Connection, campaign_id: int, pairs: Sequence[tuple[int, str]]) -> int:
-    """Record each customer's outcome; returns how many matched a customer of the campaign. CHUNK outcomes per
+def store_outcomes(conn: Connection, campaign_id: int, pairs: Sequence[tuple[int, str]], created_by: str = "") -> int:
+    """Record each customer's outcome, in the campaign's rows and in the outcomes every model metric reads
+    (DESIGN §13: the same data); returns how many matched a customer of the campaign. CHUNK outcomes per
     transaction, so a campaign's worth never holds SQLite's write lock for long (live intake waits for it); each
     update sets a value, so storing the file again after a failure half way gives the same result."""
-    matched = 0
+    matched, stamp = 0, now_iso()
     for start in range(0, len(pairs), CHUNK):
         with conn.transaction():
-            matched += sum(conn.execute("UPDATE campaign_rows SET churned = ? WHERE campaign_id = ? AND customerid = ?",
-                                        (churned, campaign_id, customerid)).rowcount
-                           for churned, customerid in pairs[start:start + CHUNK])
+            for churned, customerid in pairs[start:start + CHUNK]:
+                found = conn.execute("UPDATE campaign_rows SET churned = ? WHERE campaign_id = ? AND customerid = ?",
+                                     (churned, campaign_id, customerid)).rowcount
+                if found:
+                    campaign_outcome(conn, campaign_id, customerid, churned, created_by, stamp)
+                matched += found
     return matched
 
 

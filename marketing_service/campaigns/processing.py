@@ -14,7 +14,7 @@ from typing import Any
 
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.store import ACTIVE, ACTIVE_SQL
-from marketing_service.campaigns.targeting import ScoredRow, decide, is_target
+from marketing_service.campaigns.targeting import ScoredRow, decide, is_target, propensity
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.customers.decisions import Decision, record
 from marketing_service.offers.rules import OfferRules, blocked
@@ -73,10 +73,11 @@ def _score(conn: Connection, client: ChurnClient, campaign_id: int, settings: Ca
     with conn.transaction():
         conn.executemany(
             """UPDATE campaign_rows SET scored = 1, churn_probability = ?, churn = ?, expected_value = ?, model_version = ?,
-                 reasons = ?, claimed_until = 0, lease_token = NULL
+                 reasons = ?, prediction_id = ?, claimed_until = 0, lease_token = NULL
                WHERE campaign_id = ? AND customerid = ? AND lease_token = ?""",
             [(s.churn_probability, int(s.churn), settings.expected_value(s.churn_probability, f["monthlycharges"]),
-              s.model_version, json.dumps([list(r) for r in s.reasons]), campaign_id, r["customerid"], token)
+              s.model_version, json.dumps([list(r) for r in s.reasons]), s.prediction_id, campaign_id, r["customerid"],
+              token)
              for r, f, s in zip(rows, features, scores, strict=True)])
         conn.execute("UPDATE campaigns SET status = 'running', last_error = NULL, updated_at = ?"
                      f" WHERE id = ? AND status IN {ACTIVE_SQL}", (now_iso(), campaign_id))
@@ -108,23 +109,25 @@ def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base:
         if status not in ACTIVE or left.fetchone():
             return False
         scored = conn.execute("""SELECT customerid, name, email, features, churn_probability, churn, expected_value,
-                                        model_version, reasons FROM campaign_rows WHERE campaign_id = ?""",
+                                        model_version, reasons, prediction_id FROM campaign_rows WHERE campaign_id = ?""",
                               (campaign_id,)).fetchall()
         rows = [ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
                 for r in scored]
         rules = replace(base, campaign=f"campaign-{campaign_id}")
         targets = [(row.customerid, row.email) for row in rows if is_target(settings, row)]
         decisions = decide(campaign_id, settings, rows, blocked(conn, targets, rules.cooldown_days))
-        offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"])
-        conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ? WHERE campaign_id = ? AND customerid = ?",
-                         [(d, offers.get(c), campaign_id, c) for c, d in decisions.items()])
+        offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"],
+                                propensity("offer", settings))
+        conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ?, propensity = ?"
+                         " WHERE campaign_id = ? AND customerid = ?",
+                         [(d, offers.get(c), propensity(d, settings), campaign_id, c) for c, d in decisions.items()])
         conn.execute("UPDATE campaigns SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?",
                      (now_iso(), now_iso(), campaign_id))
     log.info("campaign %s done: %d customers, %d offers", campaign_id, len(scored), len(offers))
     return True
 
 
-def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any]) -> dict[str, int]:
+def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any], chance: float) -> dict[str, int]:
     """The offered customers join the customer list with their decision, and their offers join the outbox."""
     stamp = now_iso()
     conn.executemany(
@@ -134,7 +137,8 @@ def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any]) -> 
         [(r["customerid"], r["name"], r["email"], r["features"], stamp, stamp)
          for r in in_lock_order(conn, rows, lambda r: r["customerid"])])
     decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
-                          compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]")
+                          compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]",
+                          r["prediction_id"], chance)
                  for r in rows]
     # The campaign left out everyone the offer rules block; `record` asks them again as it writes.
     offers = record(conn, decisions, rules, stamp)

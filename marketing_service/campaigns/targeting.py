@@ -60,3 +60,9 @@ def decide(campaign_id: int, settings: CampaignSettings, rows: Sequence[ScoredRo
         else:
             decisions[row.customerid] = "offer"
     return decisions
+
+
+def propensity(decision: str, settings: CampaignSettings) -> float:
+    """DESIGN §13: the chance this design gave the customer an offer. A targeted customer (offered or in the
+    holdout) had 1 − holdout; below-target ones 0 (no `explore` share yet); the blocked and over-budget ones 0."""
+    return 1.0 - settings.holdout if decision in ("offer", "holdout") else 0.0

@@ -28,13 +28,15 @@ class Decision:
     model_version: str
     offer: tuple[str, str] | None  # subject and body, for a likely churner
     reasons: str = "[]"  # JSON [[feature, value], ...], strongest first
+    prediction_id: str | None = None  # churn's id for this scoring (DESIGN §13)
+    propensity: float | None = None  # a campaign's chance of an offer; None: the form's (1 if offered, else 0)
 
 
 def decide(customerid: str, name: str, features: Mapping[str, Any], score: Score) -> Decision:
     """The form's and the API's decision: the model's own `churn` (at its threshold) earns an offer."""
     offer = compose_offer(name, dict(features), score.churn_probability) if score.churn else None
     return Decision(customerid, score.churn_probability, score.churn, score.model_version, offer,
-                    json.dumps([list(r) for r in score.reasons]))
+                    json.dumps([list(r) for r in score.reasons]), score.prediction_id)
 
 
 def save_customers(conn: Connection, customers: Sequence[Customer], rules: OfferRules,
@@ -77,7 +79,7 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
     record back meanwhile is never overwritten by a stale answer. An offer is written only where
     `offers.rules.blocked` allows one now. Returns customerid -> the customer's offer in this campaign."""
     guard, args = ("AND status = 'pending' AND lease_token = ?", (lease_token,)) if lease_token else ("", ())
-    offered: list[tuple[Decision, str, tuple[str, str]]] = []  # decision, address, offer
+    taken: list[tuple[Decision, str]] = []  # decision, address
     for d in in_lock_order(conn, decisions, lambda d: d.customerid):
         row = conn.execute(
             f"""UPDATE customers SET status = 'scored', churn_probability = ?, churn = ?, model_version = ?,
@@ -85,16 +87,15 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
                 WHERE customerid = ? {guard} RETURNING email""",
             (d.churn_probability, int(d.churn), d.model_version, d.reasons, stamp, d.customerid, *args),
         ).fetchone()
-        if row is None:
-            continue
-        conn.execute(
-            "INSERT INTO decisions (customerid, churn_probability, churn, model_version, decided_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (d.customerid, d.churn_probability, int(d.churn), d.model_version, stamp),
-        )
-        if d.offer is not None:
-            offered.append((d, row["email"], d.offer))
+        if row is not None:
+            taken.append((d, row["email"]))
+    offered = [(d, email, d.offer) for d, email in taken if d.offer is not None]
     refused = blocked(conn, [(d.customerid, email) for d, email, _ in offered], rules.cooldown_days)
+    conn.executemany(
+        "INSERT INTO decisions (customerid, churn_probability, churn, model_version, decided_at, prediction_id,"
+        " propensity, treated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(d.customerid, d.churn_probability, int(d.churn), d.model_version, stamp, d.prediction_id,
+          *_propensity_and_treated(d, d.customerid in refused)) for d, _ in taken])
     conn.executemany(
         """INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)
            VALUES (?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (customerid, campaign) DO NOTHING""",
@@ -105,3 +106,12 @@ def record(conn: Connection, decisions: Sequence[Decision], rules: OfferRules, s
                for d, _, _ in offered}
     message_ids.assign(conn, [row["id"] for row in written.values() if row is not None], rules.mail_domain)
     return written
+
+
+def _propensity_and_treated(d: Decision, refused: bool) -> tuple[float, int]:
+    """DESIGN §13: a form/API offer is certain (1), no offer below the threshold or when blocked (0); a campaign
+    passes its own propensity (1 − holdout)."""
+    treated = d.offer is not None and not refused
+    if d.propensity is not None:
+        return d.propensity, int(treated)
+    return float(treated), int(treated)

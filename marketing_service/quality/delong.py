@@ -23,14 +23,24 @@ sorted cumulative weights, as in the midrank algorithm of Sun & Xu (2014, IEEE S
 conditional on the numbers of churners and stayers."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import mul
 from statistics import NormalDist
 
-import numpy as np
-import numpy.typing as npt
+from marketing_service.quality.metrics import (
+    Numbers,
+    columns,
+    floats,
+    labels_ok,
+    tied_groups,
+    untreated_weights,
+    weights_ok,
+)
 
-from marketing_service.quality.metrics import FloatArray, untreated_weights
+_SHAPE = "scores must be k × N, labels and weights of length N"
 
 
 @dataclass(frozen=True)
@@ -48,73 +58,90 @@ class PairedAuc:
                 "difference": self.difference, "ci95": [self.ci95[0], self.ci95[1]]}
 
 
-def _cumulative(sorted_scores: FloatArray, sorted_weights: FloatArray, at: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Weight strictly below, and weight equal to, each value of `at` among the sorted scores."""
-    cum = np.r_[0.0, np.cumsum(sorted_weights)]
-    lo = np.searchsorted(sorted_scores, at, side="left")
-    hi = np.searchsorted(sorted_scores, at, side="right")
-    return cum[lo], cum[hi] - cum[lo]
+def _below(weights: Sequence[float]) -> list[float]:
+    """Weight strictly below each tied group: the prefix sums of the groups before it."""
+    return list(accumulate(weights, initial=0.0))[:-1]
 
 
-def _placements(score: FloatArray, positive: npt.NDArray[np.bool_], w: FloatArray) -> tuple[FloatArray, FloatArray]:
-    sp, u, sn, v = score[positive], w[positive], score[~positive], w[~positive]
-    order_n, order_p = np.argsort(sn, kind="stable"), np.argsort(sp, kind="stable")
-    below, tied = _cumulative(sn[order_n], v[order_n], sp)
-    v10 = (below + 0.5 * tied) / v.sum()
-    below, tied = _cumulative(sp[order_p], u[order_p], sn)
-    v01 = (u.sum() - below - 0.5 * tied) / u.sum()
+def _placements(score: Sequence[float], positive: Sequence[bool],
+                w: Sequence[float]) -> tuple[list[float], list[float]]:
+    """V10 of each positive and V01 of each negative, in row order, from the tied groups' prefix sums."""
+    pos = [wi if yi else 0.0 for wi, yi in zip(w, positive, strict=True)]
+    neg = [0.0 if yi else wi for wi, yi in zip(w, positive, strict=True)]
+    pos_g, neg_g, at = tied_groups(score, pos, neg)
+    below_neg, below_pos = _below(neg_g), _below(pos_g)
+    total_pos, total_neg = math.fsum(pos), math.fsum(neg)
+    v10_g = [(b + 0.5 * t) / total_neg for b, t in zip(below_neg, neg_g, strict=True)]
+    v01_g = [(total_pos - b - 0.5 * t) / total_pos for b, t in zip(below_pos, pos_g, strict=True)]
+    v10 = [v10_g[k] for k, yi in zip(at, positive, strict=True) if yi]
+    v01 = [v01_g[k] for k, yi in zip(at, positive, strict=True) if not yi]
     return v10, v01
 
 
-def delong_covariance(scores: npt.ArrayLike, churned: npt.ArrayLike,
-                      weight: npt.ArrayLike | None = None) -> tuple[FloatArray, FloatArray] | None:
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    """Σ a·b summed exactly (fsum): two identical scores then get a variance of the difference of exactly 0."""
+    return math.fsum(map(mul, a, b))
+
+
+def delong_covariance(scores: Iterable[Numbers] | Numbers, churned: Numbers,
+                      weight: Numbers | None = None) -> tuple[list[float], list[list[float]]] | None:
     """AUCs of k scores (a k × N array) on the same N rows and their k × k covariance (module docstring).
     Rows of weight 0 are dropped first; None unless ≥ 2 churners and ≥ 2 stayers remain."""
-    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    y = np.asarray(churned, dtype=np.float64)
-    w = np.ones(s.shape[1]) if weight is None else np.asarray(weight, dtype=np.float64)
-    if y.shape != (s.shape[1],) or w.shape != y.shape:
-        raise ValueError("scores must be k × N, labels and weights of length N")
-    if not (np.all(np.isfinite(s)) and np.all((y == 0) | (y == 1)) and np.all(np.isfinite(w) & (w >= 0))):
+    items = list(scores)
+    if not items or not isinstance(items[0], Iterable):  # one score of N numbers: k = 1
+        items = [items]
+    s = [floats(row, _SHAPE) for row in items]  # type: ignore[arg-type]
+    y = floats(churned, _SHAPE)
+    w = [1.0] * len(s[0]) if weight is None else floats(weight, _SHAPE)
+    if any(len(row) != len(y) for row in s) or len(w) != len(y):
+        raise ValueError(_SHAPE)
+    if not (all(all(map(math.isfinite, row)) for row in s) and labels_ok(y) and weights_ok(w)):
         raise ValueError("scores and weights must be finite, weights non-negative, labels 0 or 1")
-    kept = w > 0
-    s, y, w = s[:, kept], y[kept], w[kept]
-    positive = y == 1
-    m, n = int(positive.sum()), int((~positive).sum())
+    kept = [wi > 0 for wi in w]
+    s = [[v for v, k in zip(row, kept, strict=True) if k] for row in s]
+    positive = [yi == 1 for yi, k in zip(y, kept, strict=True) if k]
+    w = [wi for wi in w if wi > 0]
+    m = sum(positive)
+    n = len(positive) - m
     if m < 2 or n < 2:
         return None
-    pairs = [_placements(row, positive, w) for row in s]
-    v10 = np.array([p[0] for p in pairs])  # k × m
-    v01 = np.array([p[1] for p in pairs])  # k × n
-    u, v = w[positive] / w[positive].sum(), w[~positive] / w[~positive].sum()
-    auc = v10 @ u
-    e, d = (v10 - auc[:, None]) * u, (v01 - auc[:, None]) * v
-    cov = m / (m - 1) * (e @ e.T) + n / (n - 1) * (d @ d.T)
+    u = [wi for wi, yi in zip(w, positive, strict=True) if yi]
+    v = [wi for wi, yi in zip(w, positive, strict=True) if not yi]
+    total_u, total_v = math.fsum(u), math.fsum(v)
+    u, v = [x / total_u for x in u], [x / total_v for x in v]
+    e_rows, d_rows, auc = [], [], []
+    for row in s:
+        v10, v01 = _placements(row, positive, w)
+        theta = _dot(v10, u)
+        auc.append(theta)
+        e_rows.append([(p - theta) * ui for p, ui in zip(v10, u, strict=True)])
+        d_rows.append([(p - theta) * vj for p, vj in zip(v01, v, strict=True)])
+    cov = [[m / (m - 1) * _dot(ea, eb) + n / (n - 1) * _dot(da, db) for eb, db in zip(e_rows, d_rows, strict=True)]
+           for ea, da in zip(e_rows, d_rows, strict=True)]
     return auc, cov
 
 
-def paired_auc(champion: npt.ArrayLike, challenger: npt.ArrayLike, churned: npt.ArrayLike,
-               weight: npt.ArrayLike | None = None, *, level: float = 0.95) -> PairedAuc | None:
+def paired_auc(champion: Numbers, challenger: Numbers, churned: Numbers,
+               weight: Numbers | None = None, *, level: float = 0.95) -> PairedAuc | None:
     """Each AUC, challenger − champion, and its CI at `level` (normal, DeLong variance of the difference)."""
-    found = delong_covariance(np.vstack([np.asarray(champion, dtype=np.float64),
-                                         np.asarray(challenger, dtype=np.float64)]), churned, weight)
+    labels = list(churned)
+    weights = None if weight is None else floats(weight, _SHAPE)
+    found = delong_covariance([list(champion), list(challenger)], labels, weights)
     if found is None:
         return None
     auc, cov = found
-    difference = float(auc[1] - auc[0])
-    se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0)))
+    difference = auc[1] - auc[0]
+    se = math.sqrt(max(cov[0][0] + cov[1][1] - 2 * cov[0][1], 0.0))
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    n = len(np.asarray(churned)) if weight is None else int(np.count_nonzero(np.asarray(weight, dtype=np.float64)))
-    return PairedAuc(n=n, champion_auc=float(auc[0]), challenger_auc=float(auc[1]), difference=difference,
+    n = len(labels) if weights is None else sum(1 for x in weights if x != 0)
+    return PairedAuc(n=n, champion_auc=auc[0], challenger_auc=auc[1], difference=difference,
                      ci95=(difference - z * se, difference + z * se), se=se)
 
 
 def shadow_comparison(rows: Iterable[Sequence[float | bool | int]], *, skip_impossible: bool = False) -> PairedAuc | None:
     """§13's shadow block from (champion p, challenger p, churned, propensity, treated) rows: the same rows and
     weights as realized_quality (untreated, 1 / (1 − propensity)); `n` counts those rows."""
-    table = [tuple(row) for row in rows]
-    if any(len(row) != 5 for row in table):
-        raise ValueError("each row must be (champion p, challenger p, churned, propensity, treated)")
-    c = np.array(table, dtype=np.float64).reshape(-1, 5).T
-    keep, w = untreated_weights(c[3], c[4] != 0, skip_impossible=skip_impossible)
-    return paired_auc(c[0][keep], c[1][keep], c[2][keep], w)
+    c = columns(rows, 5, "each row must be (champion p, challenger p, churned, propensity, treated)")
+    keep, w = untreated_weights(c[3], [t != 0 for t in c[4]], skip_impossible=skip_impossible)
+    champion, challenger, churned = ([v for v, k in zip(col, keep, strict=True) if k] for col in c[:3])
+    return paired_auc(champion, challenger, churned, w)

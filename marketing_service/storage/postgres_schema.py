@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS, MAIL_INDEXES
+from marketing_service.storage.outcome_schema import BACKFILL_CAMPAIGN_ROWS, BACKFILL_DECISIONS, OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.protocol import Connection
 from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, LATEST, POSTGRES_BASELINE, VERSION, statements
 
@@ -47,8 +48,18 @@ def _v4_to_v5(conn: Connection) -> None:
         conn.execute(statement)
 
 
+def _v5_to_v6(conn: Connection) -> None:
+    """v6 (DESIGN §13): each decision's prediction_id and propensity, and the outcomes table."""
+    for table, column, kind in OUTCOME_COLUMNS:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {postgres_ddl(kind)}")
+    conn.execute(BACKFILL_DECISIONS)
+    conn.execute(BACKFILL_CAMPAIGN_ROWS)
+    for statement in statements(postgres_ddl(OUTCOMES)):
+        conn.execute(statement)
+
+
 # Every version after POSTGRES_BASELINE, in order: version -> its step (tests check they reach VERSION).
-STEPS: dict[int, Callable[[Connection], None]] = {4: _v3_to_v4, 5: _v4_to_v5}
+STEPS: dict[int, Callable[[Connection], None]] = {4: _v3_to_v4, 5: _v4_to_v5, 6: _v5_to_v6}
 
 
 def current_version(conn: Connection) -> int:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 
 from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS, MAIL_INDEXES
+from marketing_service.storage.outcome_schema import OUTCOME_COLUMNS, OUTCOMES
 
-VERSION = 5
+VERSION = 6
 POSTGRES_BASELINE = 3  # PostgreSQL support began at version 3: a PostgreSQL database starts there
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # every *_at TEXT column; compared as text, so one format for all
 
@@ -79,7 +80,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     churn_probability REAL NOT NULL,
     churn            INTEGER NOT NULL,
     model_version    TEXT NOT NULL,
-    decided_at       TEXT NOT NULL
+    decided_at       TEXT NOT NULL,
+    prediction_id    TEXT,
+    propensity       REAL NOT NULL DEFAULT 0,
+    treated          INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS offers (
     id               INTEGER PRIMARY KEY,
@@ -139,6 +143,8 @@ CREATE TABLE IF NOT EXISTS campaign_rows (
     decision         TEXT CHECK (decision IN ('offer', 'holdout', 'below_target', 'suppressed', 'cooldown', 'over_budget')),
     offer_id         INTEGER,
     churned          INTEGER,
+    prediction_id    TEXT,
+    propensity       REAL,
     PRIMARY KEY (campaign_id, customerid)
 );
 CREATE INDEX IF NOT EXISTS campaign_rows_todo ON campaign_rows (campaign_id, scored, claimed_until);
@@ -151,9 +157,9 @@ CREATE TABLE IF NOT EXISTS campaign_rejects (
 );
 CREATE INDEX IF NOT EXISTS campaign_rejects_by_campaign ON campaign_rejects (campaign_id, line);
 CREATE INDEX IF NOT EXISTS offers_recent_by_customer ON offers (customerid, created_at);
-""" + ACCESS + MAIL
+""" + ACCESS + MAIL + OUTCOMES
 LATEST = SCHEMA + MAIL_INDEXES  # a new database; the migration steps create SCHEMA's tables, then their own indexes
-__all__ = ["MAIL", "MAIL_COLUMNS", "MAIL_INDEXES"]  # for the v5 steps of sqlite_schema.py and postgres_schema.py
+__all__ = ["MAIL", "MAIL_COLUMNS", "MAIL_INDEXES", "OUTCOMES", "OUTCOME_COLUMNS"]  # for the steps of both engines
 
 
 # v3 -> v4: the columns that record who did what (the new tables come from ACCESS, created if missing).

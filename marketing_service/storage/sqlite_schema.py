@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 
 from marketing_service.storage.mail_schema import MAIL, MAIL_COLUMNS, MAIL_INDEXES
+from marketing_service.storage.outcome_schema import BACKFILL_CAMPAIGN_ROWS, BACKFILL_DECISIONS, OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, LATEST, SCHEMA, VERSION, statements
 
 
@@ -61,13 +62,24 @@ def _v4_to_v5(conn: sqlite3.Connection) -> None:
     _create(conn, MAIL + MAIL_INDEXES)
 
 
+def _v5_to_v6(conn: sqlite3.Connection) -> None:
+    """v6 (DESIGN §13): each decision's prediction_id and propensity, and the outcomes table."""
+    for table, column, kind in OUTCOME_COLUMNS:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute(BACKFILL_DECISIONS)
+    conn.execute(BACKFILL_CAMPAIGN_ROWS)
+    _create(conn, OUTCOMES)
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in statements(script):
         conn.execute(statement)
 
 
 # Every version after the first, in order: version -> its step (tests check they reach VERSION).
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4, 5: _v4_to_v5}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4, 5: _v4_to_v5,
+                                                          6: _v5_to_v6}
 
 
 def migrate(conn: sqlite3.Connection) -> None:

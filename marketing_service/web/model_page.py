@@ -1,4 +1,5 @@
-"""What the "Model" page shows: the model churn serves and the drift of its live traffic (DESIGN §7), as
+"""What the "Model" page shows: the model churn serves, the drift of its live traffic (DESIGN §7) and each
+version's realized quality against its training AUC and churn's estimate before labels (DESIGN §13), as
 rows ready to draw server-side (bars are SVG rects with a width attribute: no inline style or script, so the
 page keeps its strict CSP)."""
 from __future__ import annotations
@@ -47,3 +48,34 @@ def model_summary(model: dict[str, Any]) -> dict[str, Any]:
             "cv_auc_mean": metrics.get("cv_auc_mean"), "cv_auc_std": metrics.get("cv_auc_std"),
             "trained_at": model.get("created_at", "?"), "n_train": model.get("n_train"),
             "warnings": model.get("warnings") or []}
+
+
+PLOT_PX = 200  # the calibration plot's side
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    version: str
+    n: int
+    auc: float | None
+    brier: float | None
+    ece: float | None
+    test_auc: float | None  # from training: churn's GET /model, for the version it serves
+    estimated_auc: float | None  # before labels: churn's GET /drift, for the version it serves
+    points: list[tuple[int, int, int]]  # calibration, drawn: (x px, y px, rows in the bin)
+
+
+def quality_rows(versions: dict[str, Any], model: dict[str, Any] | None,
+                 drift: dict[str, Any] | None) -> list[QualityRow]:
+    """One row per labelled version, the served one first; churn's two numbers only where they belong."""
+    served = (model or {}).get("version")
+    estimated = (drift or {}).get("estimated_auc")
+    rows = []
+    for version, q in sorted(versions.items(), key=lambda item: (item[0] != served, item[0])):
+        mine = version == served
+        points = [(round(b["mean_predicted"] * PLOT_PX), round((1 - b["observed_rate"]) * PLOT_PX), int(b["n"]))
+                  for b in q["calibration"]]
+        rows.append(QualityRow(version, int(q["n"]), q["auc"], q["brier"], q["ece"],
+                               (model or {}).get("test_auc") if mine else None,
+                               float(estimated) if mine and isinstance(estimated, (int, float)) else None, points))
+    return rows

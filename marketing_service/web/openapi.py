@@ -8,6 +8,7 @@ from feature_contract import CUSTOMER_ID_MAX
 from feature_contract import schema as feature_schema
 from http_common.openapi import ERROR_SCHEMA, with_server_limits
 from marketing_service.campaigns.openapi import campaign_paths
+from marketing_service.customers.outcome_input import MAX_JSON_OUTCOMES
 from marketing_service.customers.records import EMAIL_MAX, NAME_MAX
 from marketing_service.mail.openapi import event_schemas, mail_event_paths
 
@@ -37,6 +38,41 @@ def customer_schema() -> dict[str, Any]:
             properties[field] = {"type": spec["type"], "minimum": spec["minimum"], "maximum": spec["maximum"]}
     return {"type": "object", "required": ["customerid", "email", *feature_schema()], "properties": properties,
             "description": "One flat customer: contact fields beside the features. Keys are case-insensitive."}
+
+
+def outcome_paths(error: dict[str, Any], max_outcomes: int) -> dict[str, Any]:
+    """DESIGN §13: outcomes in, realized quality out."""
+    outcome = {"type": "object", "required": ["customerid", "churned"], "properties": {
+        "customerid": {"type": "string", "minLength": 1, "maxLength": CUSTOMER_ID_MAX},
+        "churned": {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no", "1", "0", "true", "false"]},
+                              {"type": "integer", "enum": [0, 1]}]},
+        "observed_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with Z or an offset;"
+                        " absent: now. The outcome joins the customer's latest decision before it."}}}
+    listed = {"type": "object", "required": ["outcomes"], "properties": {
+        "outcomes": {"type": "array", "minItems": 1, "maxItems": max_outcomes, "items": outcome}}}
+    file = {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}
+    answer = {"type": "object", "required": ["recorded", "unmatched", "rejected"], "properties": {
+        "recorded": {"type": "integer", "minimum": 0}, "unmatched": {"type": "integer", "minimum": 0,
+                                                                     "description": "no decision before observed_at"},
+        "rejected": {"type": "array", "description": "the first 100 bad lines (CSV) or items (JSON), by field",
+                     "items": {"type": "object"}}}}
+    number = {"type": "number", "nullable": True}
+    quality = {"type": "object", "required": ["n", "auc", "brier", "ece", "calibration"], "properties": {
+        "n": {"type": "integer", "minimum": 0}, "auc": number, "brier": number, "ece": number,
+        "calibration": {"type": "array", "items": {"type": "object", "required": [
+            "lo", "hi", "n", "mean_predicted", "observed_rate"]}}}}
+    return {
+        "/api/outcomes": {"post": {
+            "summary": "What happened to scored customers (customerid, churned, observed_at?): CSV or JSON",
+            "requestBody": {"required": True, "content": {
+                JSON: {"schema": listed}, "multipart/form-data": {"schema": file}, "text/csv": {"schema": {"type": "string"}}}},
+            "responses": {"200": _json("recorded, unmatched and rejected outcomes", answer),
+                          "400": error, "413": error, "415": error, "422": error, "503": error}}},
+        "/api/model-quality": {"get": {
+            "summary": "Realized quality per model version: untreated labelled customers, weighted 1 / (1 − propensity)",
+            "responses": {"200": _json("per version", {"type": "object", "required": ["versions"], "properties": {
+                "versions": {"type": "object", "additionalProperties": quality}}})}}},
+    }
 
 
 def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[str, Any]:
@@ -84,6 +120,7 @@ def openapi_document(max_customers: int, max_campaign_customers: int) -> dict[st
                 "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             **campaign_paths(max_campaign_customers, _ref("Customer"), error),
             **mail_event_paths(error),
+            **outcome_paths(error, MAX_JSON_OUTCOMES),
         },
         "components": {"schemas": schemas},
     })

@@ -6,11 +6,12 @@ from flask.typing import ResponseReturnValue
 
 from marketing_service.customers.intake import submit
 from marketing_service.customers.listing import get_customer, recent_customers
+from marketing_service.customers.outcomes import realized_by_version
 from marketing_service.customers.records import InvalidCustomer, parse_customer
 from marketing_service.offers.listing import get_offer, offer_for, recent_offers
 from marketing_service.state import request_db, state
 from marketing_service.web.form_fields import contact_fields, feature_fields
-from marketing_service.web.model_page import BAR_PX, drift_rows, model_summary, threshold_marks
+from marketing_service.web.model_page import BAR_PX, PLOT_PX, drift_rows, model_summary, quality_rows, threshold_marks
 
 web = Blueprint("web", __name__)
 PAGE_SIZE = 100
@@ -74,8 +75,11 @@ def offer(offer_id: int) -> ResponseReturnValue:
 
 @web.get("/model")
 def model() -> ResponseReturnValue:
-    """The model churn serves and its drift, asked of churn now; if churn cannot say, the page says so."""
+    """The model churn serves and its drift, asked of churn now (if churn cannot say, the page says so), and the
+    realized quality of every labelled version, from the database."""
     client = state().client
     served, drift = client.read("/model"), client.read("/drift")
-    return render_template("model.html", model=model_summary(served) if served else None, drift=drift,
-                           rows=drift_rows(drift) if drift else [], marks=threshold_marks(drift), bar_px=BAR_PX)
+    summary = model_summary(served) if served else None
+    return render_template("model.html", model=summary, drift=drift,
+                           rows=drift_rows(drift) if drift else [], marks=threshold_marks(drift), bar_px=BAR_PX,
+                           quality=quality_rows(realized_by_version(request_db()), summary, drift), plot_px=PLOT_PX)

@@ -7,7 +7,7 @@ import pytest
 
 from marketing_service.campaigns.outcomes import OutcomeError, parse_outcomes, uplift
 from marketing_service.campaigns.settings import CampaignSettings, InvalidSettings, parse_settings
-from marketing_service.campaigns.targeting import ScoredRow, decide, in_holdout
+from marketing_service.campaigns.targeting import DECISIONS, ScoredRow, decide, in_holdout, propensity
 
 DEFAULTS = CampaignSettings()
 
@@ -80,3 +80,21 @@ def test_outcomes_with_old_mac_line_ends_are_read_and_an_unreadable_file_is_refu
     assert parse_outcomes("customerid,churned\rA,yes\rB,no\r") == ([(1, "A"), (0, "B")], [], 0)
     with pytest.raises(OutcomeError, match="not a readable CSV"):
         parse_outcomes("customerid,churned\nA," + "x" * 200_000 + "\n")  # past the csv module's field limit
+
+
+def test_the_propensity_of_each_campaign_decision() -> None:
+    """DESIGN §13: targeted customers (offered or held out) had 1 − holdout; nobody else had a chance."""
+    settings = CampaignSettings(holdout=0.2)
+    assert {d: propensity(d, settings) for d in DECISIONS} == {
+        "offer": 0.8, "holdout": 0.8, "below_target": 0.0, "suppressed": 0.0, "cooldown": 0.0, "over_budget": 0.0}
+
+
+def test_observed_at_takes_z_or_an_offset_and_refuses_a_bare_time() -> None:
+    from marketing_service.customers.outcome_input import observed_at
+
+    assert observed_at("2026-05-01T12:00:00Z", "now") == "2026-05-01T12:00:00Z"
+    assert observed_at("2026-05-01T14:30:00+02:00", "now") == "2026-05-01T12:30:00Z"
+    assert observed_at(" ", "now") == "now"
+    for bad in ("2026-05-01T12:00:00", "yesterday", "0001-01-01T00:00:00+05:00"):
+        with pytest.raises(ValueError):
+            observed_at(bad, "now")

@@ -27,6 +27,7 @@ from marketing_service.storage.sqlite import connect, init_db
 from marketing_service.storage.write_queue import WriteQueue
 from tests.helpers import free_port
 from tests.samples import LIKELY_CHURNER
+from tests.schema_v5 import v5_schema
 
 RETENTION = OfferRules("retention")
 
@@ -217,4 +218,35 @@ def test_a_v4_database_gains_the_mail_columns_and_campaigns_may_pause(tmp_path: 
     assert tuple(conn.execute("SELECT name, status, created_by FROM campaigns").fetchone()) == ("May", "paused", "")
     assert conn.execute("SELECT COUNT(*) FROM campaign_rows WHERE campaign_id = 1").fetchone()[0] == 1
     assert conn.execute("SELECT COUNT(*) FROM mail_events").fetchone()[0] == 0
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_v5_database_gains_prediction_ids_propensities_and_the_outcomes_table(tmp_path: Path) -> None:
+    """v6 (DESIGN §13): a form decision whose offer was written with it was certainly treated; the others not; a
+    campaign's below-target row had no chance of an offer, while its offer and holdout rows stay unknown."""
+    import sqlite3
+
+    path = tmp_path / "v5.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(v5_schema() + "PRAGMA user_version = 5;")
+        for cid, churn in (("A", 1), ("B", 0)):
+            conn.execute("INSERT INTO customers (customerid, email, features, status, created_at, updated_at)"
+                         " VALUES (?, 'x@y.org', '{}', 'scored', 't', 't')", (cid,))
+            conn.execute("INSERT INTO decisions (customerid, churn_probability, churn, model_version, decided_at)"
+                         " VALUES (?, 0.5, ?, 'v1', 'T1')", (cid, churn))
+        conn.execute("INSERT INTO offers (customerid, campaign, to_addr, subject, body, status, created_at)"
+                     " VALUES ('A', 'retention', 'x@y.org', 's', 'b', 'queued', 'T1')")
+        conn.execute("INSERT INTO campaigns (name, status, settings, created_at, updated_at)"
+                     " VALUES ('M', 'done', '{}', 't', 't')")
+        for cid, decision in (("A", "holdout"), ("B", "below_target")):
+            conn.execute("INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features, decision)"
+                         " VALUES (1, 2, ?, '', 'x@y.org', '{}', ?)", (cid, decision))
+    init_db(path)
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
+    assert [tuple(r) for r in conn.execute("SELECT customerid, prediction_id, propensity, treated FROM decisions"
+                                           " ORDER BY customerid")] == [("A", None, 1.0, 1), ("B", None, 0.0, 0)]
+    assert [tuple(r) for r in conn.execute("SELECT customerid, propensity FROM campaign_rows ORDER BY customerid")] == [
+        ("A", None), ("B", 0.0)]
+    assert conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 0
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

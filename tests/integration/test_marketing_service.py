@@ -196,7 +196,8 @@ def test_marketing_openapi_document_is_valid(marketing_app: InProcess) -> None:
     # Every JSON API route the service has, the campaigns API included (DESIGN §8), and the health routes.
     api = {"/api/customers", "/api/offers", "/api/campaigns", "/api/campaigns/{campaign_id}",
            "/api/campaigns/{campaign_id}/results.csv", "/api/campaigns/{campaign_id}/rejects.csv",
-           "/api/campaigns/{campaign_id}/outcomes", "/api/campaigns/{campaign_id}/resume", "/api/mail-events"}
+           "/api/campaigns/{campaign_id}/outcomes", "/api/campaigns/{campaign_id}/resume", "/api/mail-events",
+           "/api/outcomes", "/api/model-quality"}
     assert set(document["paths"]) == api | {"/healthz", "/readyz", "/metrics"}
     assert set(document["paths"]["/api/campaigns"]["post"]["requestBody"]["content"]) == {
         "multipart/form-data", "application/json"}

@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple, TextIO
 
+from marketing_service.customers.outcome_input import MAX_BAD, churned_flag, without_bom
 from marketing_service.customers.outcomes import campaign_outcome
 from marketing_service.customers.records import customer_id
 from marketing_service.storage import Connection, now_iso
 
-YES, NO = {"yes", "1", "true", "y"}, {"no", "0", "false", "n"}
 Z_95 = 1.959963984540054
-MAX_BAD = 100  # rejected lines listed in the answer
 CHUNK = 1000  # outcomes stored per transaction
 
 
@@ -33,20 +32,13 @@ def parse_outcomes(text: str | TextIO) -> Parsed:
     newline="", read as it is parsed)."""
     # newline="": the csv module reads line ends itself, so a bare \r inside a field is an error it reports.
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
-    reader = csv.reader(_without_bom(stream))
+    reader = csv.reader(without_bom(stream))
     try:
         return _read_outcomes(reader)
     except csv.Error as exc:  # a NUL byte, a stray line end: not a CSV we can read, so nothing is stored
         raise OutcomeError(f"the outcomes file is not a readable CSV (line {reader.line_num}: {exc})") from None
     except UnicodeDecodeError:
         raise OutcomeError("the outcomes file is not UTF-8 text") from None
-
-
-def _without_bom(lines: Iterable[str]) -> Iterator[str]:
-    first = True
-    for line in lines:
-        yield line.lstrip("\ufeff") if first else line
-        first = False
 
 
 def _read_outcomes(reader: Any) -> Parsed:
@@ -60,17 +52,20 @@ def _read_outcomes(reader: Any) -> Parsed:
     for values in reader:
         if not any(v.strip() for v in values):
             continue
-        churned = values[churned_at].strip().lower() if len(values) > churned_at else ""
+        try:  # the one reading of a churned flag (customers/outcome_input.py)
+            churned: int | None = churned_flag(values[churned_at] if len(values) > churned_at else "")
+        except ValueError:
+            churned = None
         try:
             customerid = customer_id(values[id_at] if len(values) > id_at else "")
         except ValueError:
             customerid = ""
-        if not customerid or churned not in YES | NO:
+        if not customerid or churned is None:
             rejected += 1
             if len(bad) < MAX_BAD:  # the answer lists this many; a file of nothing else holds no memory per line
                 bad.append({"line": reader.line_num, "message": "needs a customerid and churned as yes/no or 1/0"})
             continue
-        pairs.append((1 if churned in YES else 0, customerid))
+        pairs.append((churned, customerid))
     return Parsed(pairs, bad, rejected)
 
 

@@ -81,7 +81,7 @@ def _one(raw: dict[str, Any], where: dict[str, Any], now: str, out: Parsed) -> N
 def parse_csv(text: TextIO) -> Parsed:
     """A CSV with the columns customerid, churned and optionally observed_at (any case, any order, UTF-8 with
     or without BOM), read as it is parsed."""
-    reader = csv.reader(_without_bom(text))
+    reader = csv.reader(without_bom(text))
     out, now = Parsed([], []), now_iso()
     try:
         header = [h.strip().lower() for h in next(reader, [])]
@@ -118,7 +118,8 @@ def as_text(stream: Any) -> TextIO:
     return io.TextIOWrapper(stream, encoding="utf-8", newline="")
 
 
-def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+def without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines of a file that may start with a UTF-8 byte-order mark (Excel writes one), without it."""
     first = True
     for line in lines:
         yield line.lstrip("\ufeff") if first else line

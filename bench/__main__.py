@@ -1,5 +1,6 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
 `python -m bench mail [--offers N] [--postgres]`: the Jepsen-style mail check at scale instead (bench/mail.py).
+`python -m bench shadow`: what a SHADOW challenger costs /predict, alone (bench/shadow.py; also part of the full run).
 
 Our service runs as shipped (its gunicorn config: 2 gthread workers, access log off). The references run
 twice: under that same config, and as their users run them (plain `gunicorn -w 2 app`: sync workers,
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, machine, report, train
+from bench import inprocess, machine, report, shadow, train
 from bench.campaign import marketing_token
 from bench.sample import CUSTOMER
 from feature_contract import parse_record
@@ -116,6 +117,7 @@ def main() -> int:
             "predict": serving(model_path, connections, args.duration, args.rounds),
             "batch": batch(model_path, args.duration),
             "marketing": marketing(model_path, args.duration, workdir),
+            "shadow": shadow.run(args.duration, args.rounds),
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -130,4 +132,6 @@ if __name__ == "__main__":
         from bench import mail
 
         sys.exit(mail.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["shadow"]:
+        sys.exit(shadow.main(sys.argv[2:]))
     sys.exit(main())

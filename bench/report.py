@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import shadow
+
 TARGET_LABELS = {"ours": "churn service (ours)", "ours_no_drift": "churn service, drift off (DRIFT_WINDOW=0)",
                  "flask_floor": "Flask floor (constant JSON)",
                  "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py",
@@ -68,4 +70,6 @@ def markdown(results: dict[str, Any]) -> str:
         f"{mk['requests_per_s']:.0f} | {mk['p50_ms']:.2f} | {mk['p99_ms']:.2f} | {mk['errors']} |",
         "",
     ]
+    if results.get("shadow"):  # None when its training failed; absent from runs made before it
+        lines += [shadow.markdown(results["shadow"])]
     return "\n".join(lines)

@@ -20,8 +20,10 @@ class ChurnConfig:
     drift_window: int = 5000  # 0 turns drift monitoring off
     drift_min_records: int = 500
     drift_dir: Path | None = None  # the workers' shared window; default: beside gunicorn's metrics, else a temp dir
+    shadow_dir: Path | None = None  # the workers' shared shadow store (DESIGN §13); default: beside the drift dir
+    shadow_keep: int = 1_000_000  # shadow records kept; the oldest are trimmed in batches
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR: set by gunicorn.conf.py for its workers
-    api_token: str | None = None  # CHURN_API_TOKEN: when set, /predict*, /model and /drift need it (DESIGN §11)
+    api_token: str | None = None  # CHURN_API_TOKEN: when set, every route but the probes needs it (§11)
 
     @property
     def max_body_bytes(self) -> int:
@@ -37,6 +39,7 @@ class ChurnConfig:
         # Every worker of one gunicorn must share the drift window: gunicorn's fresh metrics dir (made before
         # the workers fork) is shared.
         drift_default = Path(metrics_dir) / "drift" if metrics_dir else None
+        shadow_default = Path(metrics_dir) / "shadow" if metrics_dir else None
         return cls(
             model_path=read.path("MODEL_PATH", cls.model_path),
             model_registry=read.path("MODEL_REGISTRY", None),
@@ -47,6 +50,8 @@ class ChurnConfig:
             drift_window=read.integer("DRIFT_WINDOW", cls.drift_window, minimum=0, maximum=1_000_000),
             drift_min_records=read.integer("DRIFT_MIN_RECORDS", cls.drift_min_records, maximum=1_000_000),
             drift_dir=read.path("DRIFT_DIR", drift_default),
+            shadow_dir=read.path("SHADOW_DIR", shadow_default),
+            shadow_keep=read.integer("SHADOW_KEEP", cls.shadow_keep, maximum=1_000_000_000),
             metrics_dir=metrics_dir,
             api_token=api_token,
         )

@@ -7,6 +7,8 @@ swapped in; one that fails is refused: the old model keeps serving, the refusal 
 was refused (the files' identity and the manifest's bytes), not by the version's name: a version repaired
 in place, or made current again after repair, is loaded.
 A SIGHUP to the gunicorn master restarts the workers gracefully, and new workers read CURRENT at once.
+The same follower follows `SHADOW` (DESIGN §13, churn_service/shadow/): an optional pointer, so a missing or
+empty file means "none", and a refused version leaves none rather than an older one.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from churn_service.model.artifact import ArtifactError
 from churn_service.serving import Serving, load_serving
@@ -29,16 +32,33 @@ class RegistryUnusable(ArtifactError):
 
 def current_model_path(registry: Path) -> Path:
     """`<registry>/<CURRENT>/model.bin`, or RegistryUnusable saying what is missing."""
-    try:
-        version = (registry / "CURRENT").read_text().strip()
-    except FileNotFoundError:
+    path = pointed_model_path(registry, "CURRENT")
+    if path is None:
         raise RegistryUnusable(f"{registry}/CURRENT not found: train a model into the registry first "
-                               f"(python -m train --registry {registry})") from None
+                               f"(python -m train --registry {registry})")
+    return path
+
+
+def pointed_model_path(registry: Path, pointer: str) -> Path | None:
+    """`<registry>/<version named in the pointer file>/model.bin`; None when the file is missing or empty."""
+    try:
+        version = (registry / pointer).read_text().strip()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
-        raise RegistryUnusable(f"{registry}/CURRENT is unreadable: {exc.strerror}") from None
+        raise RegistryUnusable(f"{registry}/{pointer} is unreadable: {exc.strerror}") from None
+    if not version and pointer != "CURRENT":
+        return None
     if not version or "/" in version or version.startswith("."):
-        raise RegistryUnusable(f"{registry}/CURRENT does not name a version: {version[:40]!r}")
+        raise RegistryUnusable(f"{registry}/{pointer} does not name a version: {version[:40]!r}")
     return registry / version / "model.bin"
+
+
+class Versioned(Protocol):
+    """What the follower reads of the model in use (a `Serving`, or the shadow's challenger)."""
+
+    @property
+    def version(self) -> str: ...
 
 
 Fingerprint = tuple[tuple[int, int, int] | None, str]
@@ -60,16 +80,19 @@ def fingerprint_of(model_path: Path) -> Fingerprint:
 
 
 class ModelFollower:
-    """Swaps `set_serving(new)` when CURRENT names a new, verified version; records refusals."""
+    """Swaps `set_serving(new)` when the pointer (CURRENT) names a new, verified version; records refusals.
 
-    def __init__(self, registry: Path, poll_s: float, get_serving: Callable[[], Serving],
-                 set_serving: Callable[[Serving], None]):
-        self.registry, self.poll_s = registry, poll_s
+    With `optional=True` (SHADOW) the pointer may name nothing: `set_serving(None)` when it is missing or empty,
+    and also when the version it names is refused."""
+
+    def __init__(self, registry: Path, poll_s: float, get_serving: Callable[[], Versioned | None],
+                 set_serving: Callable[[Serving | None], None], pointer: str = "CURRENT", optional: bool = False):
+        self.registry, self.poll_s, self.pointer, self.optional = registry, poll_s, pointer, optional
         self.get_serving, self.set_serving = get_serving, set_serving
         self.refusals: list[str] = []
         self._refused: tuple[str, Fingerprint] | None = None  # the version refused, as its files were then
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="model-follower", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{pointer.lower()}-follower", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -81,16 +104,32 @@ class ModelFollower:
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
-            try:
-                self.check()
-            except Exception:  # never let a bad file stop the following; the old model keeps serving
-                log.exception("checking %s/CURRENT failed; still serving %s", self.registry, self.get_serving().version)
+            self.poll()
+
+    def poll(self) -> None:
+        """`check`, with any failure logged: a bad file never stops the following; the old model keeps serving."""
+        try:
+            self.check()
+        except Exception:
+            log.exception("checking %s/%s failed; still using %s", self.registry, self.pointer, self._held())
+
+    def _held(self) -> str | None:
+        serving = self.get_serving()
+        return None if serving is None else serving.version
 
     def check(self) -> bool:
-        """One look at CURRENT; True if a new model was swapped in."""
-        path = current_model_path(self.registry)
+        """One look at the pointer; True if the model was swapped (for an optional pointer, also to none)."""
+        path = pointed_model_path(self.registry, self.pointer)
+        if path is None:
+            if not self.optional:
+                raise RegistryUnusable(f"{self.registry}/{self.pointer} not found")
+            if self.get_serving() is None:
+                return False
+            self.set_serving(None)
+            log.info("%s names no version now: none in use", self.pointer)
+            return True
         version = path.parent.name
-        if version == self.get_serving().version:
+        if version == self._held():
             return False
         fingerprint = fingerprint_of(path)
         if self._refused == (version, fingerprint):
@@ -101,10 +140,13 @@ class ModelFollower:
                 raise ArtifactError(f"folder {version} holds model version {serving.version}")
         except ArtifactError as exc:
             self._refused = (version, fingerprint)
-            self.refusals = [*self.refusals[-9:], f"refused version {version}: {exc}"]
-            log.error("REFUSED model %s: %s; still serving %s", version, exc, self.get_serving().version)
+            named = "version" if self.pointer == "CURRENT" else f"{self.pointer} version"
+            self.refusals = [*self.refusals[-9:], f"refused {named} {version}: {exc}"]
+            if self.optional:
+                self.set_serving(None)
+            log.error("REFUSED %s model %s: %s; now using %s", self.pointer, version, exc, self._held())
             return False
         self.set_serving(serving)
         self._refused = None
-        log.info("now serving model %s from %s", serving.version, path)
+        log.info("%s: now using model %s from %s", self.pointer, serving.version, path)
         return True

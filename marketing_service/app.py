@@ -79,7 +79,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     delivery = DeliveryPolicy(config.mail_from, config.mail_domain, config.mail_max_attempts, config.mail_backoff_seconds,
                               Pacer(config.mail_rate_per_minute) if config.mail_rate_per_minute else None)
     background = BackgroundLoop(storage.connect, client, mailer, rules, delivery, config.poll_interval,
-                                config.lease_seconds, links)
+                                config.lease_seconds, links, config.shadow_poll_seconds)
     metrics = ServiceMetrics(config.metrics_dir)
     metrics.exposed.register(ChurnUpCollector(client.reachable))
     metrics.exposed.register(MailCollector(storage.connect))

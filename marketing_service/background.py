@@ -1,5 +1,5 @@
-"""The background loop, a thread in each gunicorn worker process: scores pending records and delivers
-queued offers.
+"""The background loop, a thread in each gunicorn worker process: scores pending records, delivers queued
+offers, works campaigns and copies churn's shadow records.
 
 Safe with several workers because every record and email is leased under a token before it is touched;
 a lease left by a killed process simply expires and another worker takes over. The loop outlives any
@@ -19,6 +19,7 @@ from marketing_service.mail.links import Links
 from marketing_service.mail.mailers import Mailer
 from marketing_service.offers.guardrails import pause_unhealthy
 from marketing_service.offers.rules import OfferRules
+from marketing_service.shadow.pull import ShadowPuller
 from marketing_service.storage import Connection
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ RESCORE_BATCH = 200
 
 class BackgroundLoop:
     def __init__(self, connect: Callable[[], Connection], client: ChurnClient, mailer: Mailer,
-                 rules: OfferRules, delivery: DeliveryPolicy, interval: float, lease_s: float, links: Links):
+                 rules: OfferRules, delivery: DeliveryPolicy, interval: float, lease_s: float, links: Links,
+                 shadow_poll_s: float = 0.0):
         self.rules = rules
+        self.shadow = ShadowPuller(client.read, shadow_poll_s)
         self.connect, self.client, self.mailer, self.links = connect, client, mailer, links
         self.delivery, self.interval, self.lease_s = delivery, interval, lease_s
         self._wake = threading.Event()
@@ -76,4 +79,5 @@ class BackgroundLoop:
         delivered = deliver_due(conn, self.mailer, self.delivery, self.lease_s, self.links)
         pause_unhealthy(conn)  # DESIGN §12: a campaign over the bounce or complaint line stops here
         campaign_step = work_once(conn, self.client, self.lease_s, self.rules)
-        return bool(rescored or delivered or campaign_step)
+        shadowed = self.shadow.pull(conn)  # DESIGN §13: the challenger's probabilities, for the Model page
+        return bool(rescored or delivered or campaign_step or shadowed)

@@ -43,6 +43,7 @@ class MarketingConfig:
     churn_read_timeout: float = 5.0
     poll_interval: float = 1.0
     lease_seconds: float = 30.0
+    shadow_poll_seconds: float = 10.0  # SHADOW_POLL_SECONDS: how often churn's shadow records are pulled; 0 never
     db_busy_timeout_ms: int = 15_000
     background: bool = True
     session_cookie_secure: bool = False
@@ -104,6 +105,7 @@ class MarketingConfig:
             churn_read_timeout=read.number("CHURN_READ_TIMEOUT", cls.churn_read_timeout, 0.01, maximum=600),
             poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, 0.05, maximum=3600),
             lease_seconds=read.number("LEASE_SECONDS", cls.lease_seconds, 1, maximum=86400),
+            shadow_poll_seconds=read.number("SHADOW_POLL_SECONDS", cls.shadow_poll_seconds, 0, maximum=86400),
             db_busy_timeout_ms=read.integer("DB_BUSY_TIMEOUT_MS", cls.db_busy_timeout_ms, 0, maximum=3_600_000),
             background=read.flag("BACKGROUND", True),
             session_cookie_secure=read.flag("SESSION_COOKIE_SECURE", environment == "production"),

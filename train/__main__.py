@@ -6,9 +6,15 @@
     python -m train promote VERSION --registry DIR
     python -m train rollback --registry DIR
     python -m train list --registry DIR
+    python -m train shadow [VERSION | --off] --registry DIR             name (or stop) the challenger churn
+                                                                        scores beside the served model
+    python -m train promote-shadow --registry DIR [--quality URL|FILE] [--token T] [--min-rows 200]
+                                                                        serve it when outcomes show no loss
 
 --registry defaults to $MODEL_REGISTRY when that is set. Several --data files are trained on together
 (rows concatenated); when rows carry observed_at, the newest 20% are held out instead of a random 20%.
+promote-shadow reads marketing's GET /api/model-quality (default $MARKETING_URL/api/model-quality, token
+$MARKETING_TOKEN) and promotes only when the 95% CI of challenger − champion AUC excludes a loss.
 """
 from __future__ import annotations
 
@@ -18,10 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-from train.config import registry_default
+from train.config import marketing_quality_default, marketing_token_default, registry_default
+from train.registry import Registry
 
 log = logging.getLogger("train")
-COMMANDS = ("promote", "rollback", "list")
+COMMANDS = ("promote", "rollback", "list", "shadow", "promote-shadow")
 DEFAULT_DATA = Path("data/telco-customer-churn.csv")
 
 
@@ -69,13 +76,27 @@ def parse_command_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m train {argv[0]}")
     if argv[0] == "promote":
         parser.add_argument("version", help="the version to serve (see `python -m train list`)")
+    elif argv[0] == "shadow":
+        parser.add_argument("version", nargs="?", help="the challenger to score beside the served model")
+        parser.add_argument("--off", action="store_true", help="stop shadow scoring (remove SHADOW)")
+    elif argv[0] == "promote-shadow":
+        quality = marketing_quality_default()
+        parser.add_argument("--quality", default=quality, required=quality is None,
+                            help="marketing's GET /api/model-quality URL, or a saved copy of its JSON "
+                                 "(default: $MARKETING_URL/api/model-quality)")
+        parser.add_argument("--token", default=marketing_token_default(),
+                            help="a marketing API token of a marketer or admin (default: $MARKETING_TOKEN)")
+        parser.add_argument("--min-rows", type=int, default=200,
+                            help="labelled rows the comparison needs at least (default 200)")
     _registry_option(parser, required=True)
-    return parser.parse_args(argv[1:])
+    args = parser.parse_args(argv[1:])
+    if argv[0] == "shadow" and args.off and args.version:
+        parser.error("give a VERSION or --off, not both")
+    return args
 
 
 def run_command(command: str, args: argparse.Namespace) -> int:
     from train.lifecycle import describe
-    from train.registry import Registry
 
     registry = Registry(args.registry)
     if command == "list":
@@ -84,8 +105,30 @@ def run_command(command: str, args: argparse.Namespace) -> int:
     elif command == "promote":
         registry.promote(args.version)
         log.info("now serving %s from %s", args.version, registry.root)
+    elif command == "shadow":
+        if args.off or args.version:
+            registry.set_shadow(None if args.off else args.version)
+        shadow = registry.shadow()
+        log.info("%s", f"churn shadow-scores {shadow} beside {registry.current()}" if shadow else "no shadow challenger")
+    elif command == "promote-shadow":
+        return run_promote_shadow(registry, args)
     else:
         log.info("rolled back: now serving %s from %s", registry.rollback(), registry.root)
+    return 0
+
+
+def run_promote_shadow(registry: Registry, args: argparse.Namespace) -> int:
+    from train.shadow import decide, promote_shadow, read_quality
+
+    decision = decide(registry, read_quality(args.quality, args.token), args.min_rows)
+    if decision.promote:
+        challenger = registry.shadow()
+        promote_shadow(registry, decision)
+        log.info("PROMOTED: %s is now served from %s (%s); shadow scoring stopped", challenger, registry.root,
+                 decision.reason)
+    else:
+        log.info("KEPT, NOT PROMOTED: %s is still served, %s still shadowed (%s)", registry.current(),
+                 registry.shadow(), decision.reason)
     return 0
 
 

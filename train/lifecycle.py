@@ -64,12 +64,12 @@ def train_into(registry: Registry, result: TrainResult, data: Dataset, mode: str
 
 
 def describe(registry: Registry) -> list[str]:
-    """`list`: one line per version, newest first, with its AUCs and which one is served."""
-    current, lines = registry.current(), []
+    """`list`: one line per version, newest first, with its AUCs, which one is served (*) and shadowed (s)."""
+    current, shadow, lines = registry.current(), registry.shadow(), []
     manifests = [(v, registry.manifest(v)) for v in registry.versions()]
     for version, manifest in sorted(manifests, key=lambda item: item[1].get("created_at", ""), reverse=True):
         evaluation = manifest.get("evaluation") or {}
-        mark = "*" if version == current else " "
+        mark = "*" if version == current else "s" if version == shadow else " "
         decision = evaluation.get("decision", "trained with --output-dir")
         refused = f"  refused by {', '.join(evaluation['refused_by'])}" if evaluation.get("refused_by") else ""
         lines.append(f"{mark} {version}  {manifest.get('created_at', '?'):25}  test AUC {manifest['metrics']['test_auc']:.4f}"

@@ -1,4 +1,5 @@
-"""The model registry of DESIGN §7: one folder per version, and `CURRENT` naming the one served.
+"""The model registry of DESIGN §7: one folder per version, `CURRENT` naming the one served, and `SHADOW` the
+challenger scored beside it (DESIGN §13).
 
 `CURRENT` and `HISTORY` (every version served, oldest first, for rollback) are replaced atomically, under
 an exclusive lock on `<registry>/.lock` (so a promote and a rollback at once cannot interleave them), and
@@ -86,6 +87,26 @@ class Registry:
             self._replace("HISTORY", "".join(f"{v}\n" for v in [*self.history(), version]))
             self._replace("CURRENT", version + "\n")
         return True
+
+    def shadow(self) -> str | None:
+        """The challenger churn scores beside the served model (DESIGN §13's `SHADOW`), if any."""
+        try:
+            return (self.root / "SHADOW").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def set_shadow(self, version: str | None) -> None:
+        """Name a challenger for churn to shadow-score, or (None) stop; replaced atomically like CURRENT."""
+        if version is not None and version not in self.versions():
+            known = ", ".join(self.versions()) or "none"
+            raise RegistryError(f"no version {version!r} in {self.root} (versions: {known})")
+        if version is not None and version == self.current():
+            raise RegistryError(f"{version} is the version served: a shadow is a challenger to it, name another")
+        with self._locked():
+            if version is None:
+                (self.root / "SHADOW").unlink(missing_ok=True)
+            else:
+                self._replace("SHADOW", version + "\n")
 
     def rollback(self) -> str:
         """Serve again the version served before the current one; returns it."""

@@ -2,7 +2,8 @@
 
 The Flask routes and the plain-WSGI fast path both answer through here, so a record gets the same answer
 (DESIGN §3's shape: its customerid when it sent one, first; `churn` by the contract's one rule; a fresh
-`prediction_id`, DESIGN §13) whichever path served it, and every answer is counted once.
+`prediction_id`, DESIGN §13) whichever path served it, and every answer is counted once and handed, with its
+prediction ids, to the shadow challenger (churn_service/shadow/), which scores it later on a thread of its own.
 """
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ def answer_records(state: ChurnState, serving: Serving, records: Sequence[dict[s
     scorer = serving.scorer
     probabilities = [scorer.score_one(records[0])] if len(records) == 1 else scorer.score_many(records)
     churned = [churns(p, serving.threshold) for p in probabilities]
-    answers = decision_list([r.get("customerid") for r in records], probabilities, churned)
+    made = prediction_ids(len(records))
+    answers = decision_list([r.get("customerid") for r in records], probabilities, churned, made)
     if explain and serving.explainer is not None:
         for answer, record in zip(answers, records, strict=True):
             answer["reasons"] = serving.explainer.reasons(record)
     record_predictions(state, probabilities, sum(churned))
     state.drift.observe(serving, records, probabilities)
+    state.shadow.hand(made, serving.version, records)
     return answers
 
 
@@ -47,7 +50,9 @@ def answer_columns(state: ChurnState, serving: Serving, batch: ParsedBatch,
         state.drift.observe_rows(serving, lambda: columns.rows(batch, scored), scored)
     else:
         state.drift.observe(serving, records, probabilities)
-    return decision_list(batch.ids, probabilities, churned.tolist())
+    made = prediction_ids(len(probabilities))
+    state.shadow.hand(made, serving.version, records, batch)
+    return decision_list(batch.ids, probabilities, churned.tolist(), made)
 
 
 def decision(customer_id: str | None, probability: float, churn: bool, prediction_id: str) -> dict[str, Any]:
@@ -55,10 +60,10 @@ def decision(customer_id: str | None, probability: float, churn: bool, predictio
     return body if customer_id is None else {"customerid": customer_id, **body}
 
 
-def decision_list(ids: Sequence[str | None], probabilities: Sequence[float],
-                  churned: Sequence[bool]) -> list[dict[str, Any]]:
-    """`decision` for a whole batch; the usual batches (every id, or none) are built without a branch each."""
-    made = prediction_ids(len(probabilities))
+def decision_list(ids: Sequence[str | None], probabilities: Sequence[float], churned: Sequence[bool],
+                  made: Sequence[str]) -> list[dict[str, Any]]:
+    """`decision` for a whole batch (`made`: their prediction ids); the usual batches (every id, or none) are
+    built without a branch each."""
     if not any(ids):  # an id is never "": the contract needs 1 character or more
         return [{"churn_probability": p, "churn": c, "prediction_id": m}
                 for p, c, m in zip(probabilities, churned, made, strict=True)]

@@ -94,6 +94,30 @@ def drift_schema() -> dict[str, Any]:
             }}
 
 
+def shadow_path() -> dict[str, Any]:
+    """GET /shadow (web/shadow_feed.py): the challenger's probabilities, paged by seq."""
+    record = {"type": "object", "required": ["seq", "prediction_id", "champion", "challenger", "probability"],
+              "properties": {"seq": {"type": "integer", "minimum": 1}, "prediction_id": {"type": "string"},
+                             "champion": {"type": "string"}, "challenger": {"type": "string"},
+                             "probability": {"type": "number", "minimum": 0, "maximum": 1}}}
+    body = {"type": "object", "required": ["store", "challenger", "records", "next"], "properties": {
+        "store": {"type": "string", "description": "made anew with the store: another id means seqs restarted"},
+        "challenger": {"type": "string", "nullable": True, "description": "the version SHADOW names now, if scored"},
+        "records": {"type": "array", "items": record},
+        "next": {"type": "integer", "minimum": 0, "description": "the largest seq returned, or `after` when none"}}}
+    return {"get": {
+        "summary": "The SHADOW challenger's probabilities by prediction_id, oldest first (DESIGN §13)",
+        "parameters": [
+            {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0},
+             "description": "only records with a larger seq"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 50_000, "default": 5000}},
+        ],
+        "responses": {"200": {"description": "records", "content": {JSON: {"schema": body}}},
+                      "422": _error("after or limit is not a whole number in range")},
+    }}
+
+
 def openapi_document(max_batch: int) -> dict[str, Any]:
     prediction = {
         "type": "object",
@@ -136,6 +160,7 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
                 "200": _json("ready", "Status"), "503": _error("not ready")}}},
             "/model": _get("The model's manifest", any_json),
             "/drift": _get("PSI of live traffic against the training data, over all workers", _json("drift", "Drift")),
+            "/shadow": shadow_path(),
             "/metrics": _get("Prometheus metrics", {"description": "Prometheus text format",
                                                     "content": {"text/plain": {"schema": {"type": "string"}}}}),
             "/openapi.json": _get("This document", any_json),

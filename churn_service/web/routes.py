@@ -103,8 +103,10 @@ def readyz():
 @api.get("/model")
 def model_info():
     state = _state()
-    return jsonify({**state.serving.model.manifest, "installed_sklearn_version": sklearn.__version__,
-                    "warnings": state.warnings()})
+    serving = state.serving
+    challenger = state.shadow.scoring_beside(serving.version)
+    return jsonify({**serving.model.manifest, "installed_sklearn_version": sklearn.__version__,
+                    "warnings": state.warnings(), "shadow": None if challenger is None else challenger.version})
 
 
 @api.get("/drift")

@@ -9,8 +9,9 @@ import time
 
 from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS, MAIL_INDEXES
 from marketing_service.storage.outcome_schema import OUTCOME_COLUMNS, OUTCOMES
+from marketing_service.storage.shadow_schema import SHADOW
 
-VERSION = 6
+VERSION = 7
 POSTGRES_BASELINE = 3  # PostgreSQL support began at version 3: a PostgreSQL database starts there
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # every *_at TEXT column; compared as text, so one format for all
 
@@ -157,9 +158,9 @@ CREATE TABLE IF NOT EXISTS campaign_rejects (
 );
 CREATE INDEX IF NOT EXISTS campaign_rejects_by_campaign ON campaign_rejects (campaign_id, line);
 CREATE INDEX IF NOT EXISTS offers_recent_by_customer ON offers (customerid, created_at);
-""" + ACCESS + MAIL + OUTCOMES
+""" + ACCESS + MAIL + OUTCOMES + SHADOW
 LATEST = SCHEMA + MAIL_INDEXES  # a new database; the migration steps create SCHEMA's tables, then their own indexes
-__all__ = ["MAIL", "MAIL_COLUMNS", "MAIL_INDEXES", "OUTCOMES", "OUTCOME_COLUMNS"]  # for the steps of both engines
+__all__ = ["MAIL", "MAIL_COLUMNS", "MAIL_INDEXES", "OUTCOMES", "OUTCOME_COLUMNS", "SHADOW"]  # for the steps of both engines
 
 
 # v3 -> v4: the columns that record who did what (the new tables come from ACCESS, created if missing).

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from marketing_service.storage.mail_schema import MAIL, MAIL_COLUMNS, MAIL_INDEXES
 from marketing_service.storage.outcome_schema import BACKFILL_CAMPAIGN_ROWS, BACKFILL_DECISIONS, OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, LATEST, SCHEMA, VERSION, statements
+from marketing_service.storage.shadow_schema import SHADOW
 
 
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
@@ -72,6 +73,11 @@ def _v5_to_v6(conn: sqlite3.Connection) -> None:
     _create(conn, OUTCOMES)
 
 
+def _v6_to_v7(conn: sqlite3.Connection) -> None:
+    """v7 (DESIGN §13): a shadow challenger's probabilities and how far each churn shadow store is read."""
+    _create(conn, SHADOW)
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in statements(script):
         conn.execute(statement)
@@ -79,7 +85,7 @@ def _create(conn: sqlite3.Connection, script: str) -> None:
 
 # Every version after the first, in order: version -> its step (tests check they reach VERSION).
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4, 5: _v4_to_v5,
-                                                          6: _v5_to_v6}
+                                                          6: _v5_to_v6, 7: _v6_to_v7}
 
 
 def migrate(conn: sqlite3.Connection) -> None:

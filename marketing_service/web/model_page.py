@@ -79,3 +79,31 @@ def quality_rows(versions: dict[str, Any], model: dict[str, Any] | None,
                                (model or {}).get("test_auc") if mine else None,
                                float(estimated) if mine and isinstance(estimated, (int, float)) else None, points))
     return rows
+
+
+CI_SPAN = 0.1  # the CI picture runs from −0.1 to +0.1 AUC; wider intervals are drawn to the edge
+
+
+@dataclass(frozen=True)
+class ShadowView:
+    challenger: str | None  # what churn scores beside the champion now (GET /model's `shadow`)
+    block: dict[str, Any] | None  # §13's `shadow` block, once both models have labelled rows
+
+    @property
+    def verdict(self) -> str:
+        """In words: `better`, `worse` or `unclear`, as the 95 % CI of challenger − champion says."""
+        if self.block is None:
+            return "unclear"
+        lo, hi = self.block["ci95"]
+        return "better" if lo > 0 else "worse" if hi < 0 else "unclear"
+
+    def x(self, value: float) -> int:
+        """Where an AUC difference goes on the picture (BAR_PX wide, 0 in the middle)."""
+        return round((max(-CI_SPAN, min(CI_SPAN, value)) + CI_SPAN) / (2 * CI_SPAN) * BAR_PX)
+
+
+def shadow_view(model: dict[str, Any] | None, block: dict[str, Any] | None) -> ShadowView | None:
+    """None when there is nothing to show: no challenger now and no comparison stored."""
+    challenger = (model or {}).get("shadow")
+    challenger = challenger if isinstance(challenger, str) else None
+    return None if challenger is None and block is None else ShadowView(challenger, block)

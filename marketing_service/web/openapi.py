@@ -61,6 +61,13 @@ def outcome_paths(error: dict[str, Any], max_outcomes: int) -> dict[str, Any]:
         "n": {"type": "integer", "minimum": 0}, "auc": number, "brier": number, "ece": number,
         "calibration": {"type": "array", "items": {"type": "object", "required": [
             "lo", "hi", "n", "mean_predicted", "observed_rate"]}}}}
+    shadow = {"type": "object", "required": ["champion", "challenger", "n", "champion_auc", "challenger_auc",
+                                             "difference", "ci95"], "properties": {
+        "champion": {"type": "string"}, "challenger": {"type": "string"}, "n": {"type": "integer", "minimum": 0},
+        "champion_auc": {"type": "number"}, "challenger_auc": {"type": "number"},
+        "difference": {"type": "number", "description": "challenger − champion, on the same rows"},
+        "ci95": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"},
+                 "description": "95 % CI of the difference, DeLong's paired method"}}}
     return {
         "/api/outcomes": {"post": {
             "summary": "What happened to scored customers (customerid, churned, observed_at?): CSV or JSON",
@@ -70,8 +77,14 @@ def outcome_paths(error: dict[str, Any], max_outcomes: int) -> dict[str, Any]:
                           "400": error, "413": error, "415": error, "422": error, "503": error}}},
         "/api/model-quality": {"get": {
             "summary": "Realized quality per model version: untreated labelled customers, weighted 1 / (1 − propensity)",
-            "responses": {"200": _json("per version", {"type": "object", "required": ["versions"], "properties": {
-                "versions": {"type": "object", "additionalProperties": quality}}})}}},
+            "responses": {"200": _json("per version, and the shadow comparison once there is one", {
+                "type": "object", "required": ["versions"], "properties": {
+                    "versions": {"type": "object", "additionalProperties": quality}, "shadow": shadow}})}}},
+        "/api/outcomes/training.csv": {"get": {
+            "summary": "Labelled customers who got no offer, as the Telco CSV `python -m train --data` reads (role"
+                       " marketer): the record scored for the labelled decision, Churn Yes/No and observed_at",
+            "responses": {"200": {"description": "customerID, the Telco feature columns, Churn, observed_at; streamed",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}}}}},
     }
 
 

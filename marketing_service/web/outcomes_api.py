@@ -1,17 +1,22 @@
 """DESIGN §13 over HTTP: POST /api/outcomes records what happened to scored customers (CSV, as the body or the
-multipart `file`, or JSON), and GET /api/model-quality reports each model version's realized quality."""
+multipart `file`, or JSON), GET /api/model-quality reports each model version's realized quality, and
+GET /api/outcomes/training.csv exports the labelled untreated customers for `python -m train --data`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError, json_response, read_json
 from marketing_service.auth.current import actor
+from marketing_service.auth.roles import requires
 from marketing_service.customers.outcome_input import OutcomeInputError, Parsed, as_text, parse_csv, parse_json_body
 from marketing_service.customers.outcomes import realized_by_version, record_outcomes
-from marketing_service.state import request_db
+from marketing_service.customers.training_export import training_csv
+from marketing_service.shadow.compare import shadow_block
+from marketing_service.state import request_db, state
 
 outcomes_api = Blueprint("outcomes_api", __name__)
 
@@ -43,9 +48,31 @@ def record() -> ResponseReturnValue:
 
 
 def quality_json(conn: Any) -> dict[str, Any]:
-    return {"versions": {version: dict(quality) for version, quality in realized_by_version(conn).items()}}
+    """§13's body: each version's realized quality, and the `shadow` block once champion and challenger can be
+    compared on the same labelled rows."""
+    body: dict[str, Any] = {"versions": {version: dict(q) for version, q in realized_by_version(conn).items()}}
+    shadow = shadow_block(conn)
+    if shadow is not None:
+        body["shadow"] = shadow
+    return body
 
 
 @outcomes_api.get("/api/model-quality")
 def model_quality() -> ResponseReturnValue:
     return json_response(quality_json(request_db()))
+
+
+@outcomes_api.get("/api/outcomes/training.csv")
+@requires("marketer")  # customers' records and what happened to them: more than a viewer reads
+def training_export() -> ResponseReturnValue:
+    storage = state().storage
+
+    def generate() -> Iterator[str]:  # its own connection: the request's is closed before the stream ends
+        conn = storage.connect()
+        try:
+            yield from training_csv(conn)
+        finally:
+            conn.close()
+
+    return Response(generate(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="training.csv"'})

@@ -9,9 +9,18 @@ from marketing_service.customers.listing import get_customer, recent_customers
 from marketing_service.customers.outcomes import realized_by_version
 from marketing_service.customers.records import InvalidCustomer, parse_customer
 from marketing_service.offers.listing import get_offer, offer_for, recent_offers
+from marketing_service.shadow.compare import shadow_block
 from marketing_service.state import request_db, state
 from marketing_service.web.form_fields import contact_fields, feature_fields
-from marketing_service.web.model_page import BAR_PX, PLOT_PX, drift_rows, model_summary, quality_rows, threshold_marks
+from marketing_service.web.model_page import (
+    BAR_PX,
+    PLOT_PX,
+    drift_rows,
+    model_summary,
+    quality_rows,
+    shadow_view,
+    threshold_marks,
+)
 
 web = Blueprint("web", __name__)
 PAGE_SIZE = 100
@@ -76,10 +85,11 @@ def offer(offer_id: int) -> ResponseReturnValue:
 @web.get("/model")
 def model() -> ResponseReturnValue:
     """The model churn serves and its drift, asked of churn now (if churn cannot say, the page says so), and the
-    realized quality of every labelled version, from the database."""
+    realized quality of every labelled version and the shadow comparison (DESIGN §13), from the database."""
     client = state().client
     served, drift = client.read("/model"), client.read("/drift")
     summary = model_summary(served) if served else None
     return render_template("model.html", model=summary, drift=drift,
                            rows=drift_rows(drift) if drift else [], marks=threshold_marks(drift), bar_px=BAR_PX,
-                           quality=quality_rows(realized_by_version(request_db()), summary, drift), plot_px=PLOT_PX)
+                           quality=quality_rows(realized_by_version(request_db()), summary, drift), plot_px=PLOT_PX,
+                           shadow=shadow_view(served, shadow_block(request_db())))

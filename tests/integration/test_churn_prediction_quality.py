@@ -115,5 +115,8 @@ def test_scoring_the_same_customer_again_gets_a_new_id(server: tuple[Gunicorn, P
     singles = [requests.post(f"{churn.url}/predict", json=row, timeout=5, headers=CLOSE).json() for _ in range(20)]
     batch = requests.post(f"{churn.url}/predict/batch", json={"customers": [row] * 50}, timeout=5).json()
     answers = singles + batch["predictions"]
-    assert len({a["churn_probability"] for a in answers}) == 1
+    # The same score on every path, up to the last bit: one record and the batch kernel add in different orders.
+    first = answers[0]["churn_probability"]
+    assert all(a["churn_probability"] == pytest.approx(first, abs=1e-12) for a in answers)
+    assert len({a["churn"] for a in answers}) == 1
     assert len({a["prediction_id"] for a in answers}) == len(answers) == 70

@@ -145,8 +145,8 @@ def test_health_readiness_and_model_info(churn: Gunicorn, model_dir: Path) -> No
 def test_openapi_document_is_valid_and_covers_every_route(churn: Gunicorn) -> None:
     document = requests.get(f"{churn.url}/openapi.json", timeout=5).json()
     validate(document)
-    assert set(document["paths"]) == {"/predict", "/predict/batch", "/healthz", "/readyz", "/model", "/drift", "/metrics",
-                                      "/openapi.json"}
+    assert set(document["paths"]) == {"/predict", "/predict/batch", "/healthz", "/readyz", "/model", "/drift", "/shadow",
+                                      "/metrics", "/openapi.json"}
 
 
 def metric_value(text: str, prefix: str) -> float:

@@ -163,6 +163,6 @@ def test_a_v5_postgresql_database_migrates_to_v6(postgres_cluster: PostgresClust
         storage.init_db()
     finally:
         storage.close()
-    assert fetch_all(url, "SELECT version FROM schema_version ORDER BY version") == [(5,), (VERSION,)]
+    assert fetch_all(url, "SELECT version FROM schema_version ORDER BY version") == [(v,) for v in range(5, VERSION + 1)]
     assert fetch_all(url, "SELECT prediction_id, propensity, treated FROM decisions") == [(None, 0.0, 0)]
     assert count(url, "SELECT COUNT(*) FROM outcomes") == 0

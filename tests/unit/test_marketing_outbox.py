@@ -249,4 +249,6 @@ def test_a_v5_database_gains_prediction_ids_propensities_and_the_outcomes_table(
     assert [tuple(r) for r in conn.execute("SELECT customerid, propensity FROM campaign_rows ORDER BY customerid")] == [
         ("A", None), ("B", 0.0)]
     assert conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM shadow_scores").fetchone()[0] == 0  # v7's, empty and ready
+    assert conn.execute("SELECT COUNT(*) FROM shadow_cursors").fetchone()[0] == 0
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -2,6 +2,7 @@
 which the benchmarks use too."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from marketing_service.storage.postgres import to_pyformat
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"  # what the browser tests saw, kept for people
 __all__ = ["ADMIN_PASSWORD", "DATA", "REPO", "RUNNING", "SCREENSHOTS", "Gunicorn", "Marketing", "api_token", "count",
-           "customer", "fetch_all", "free_port", "rss_kib", "run_schemathesis", "run_train", "wait_for", "worker_pids"]
+           "customer", "fetch_all", "free_port", "registry_copy", "rss_kib", "run_schemathesis", "run_train", "wait_for",
+           "worker_pids"]
 
 
 SHARED_SECRET = "a-test-secret-shared-by-every-instance"
@@ -94,6 +96,17 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, what: str = "
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def registry_copy(root: Path, target: Path, current: str | None = None, shadow: str | None = None) -> Path:
+    """A copy of a model registry at `target`, optionally serving `current` and shadow-scoring `shadow`: tests
+    change their copy, never a registry another test shares."""
+    shutil.copytree(root, target)
+    if current is not None:
+        (target / "CURRENT").write_text(current + "\n")
+    if shadow is not None:
+        (target / "SHADOW").write_text(shadow + "\n")
+    return target
 
 
 def is_postgres(db: str | Path) -> bool:

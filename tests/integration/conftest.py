@@ -15,8 +15,21 @@ import pytest
 
 from harness.postgres import PostgresCluster
 from marketing_service import create_app
-from tests.helpers import Gunicorn, Marketing
+from tests.helpers import Gunicorn, Marketing, run_train
 from tests.in_process import InProcess, admin_token, config_for
+
+
+@pytest.fixture(scope="session")
+def two_versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A registry serving version A, with a weaker version B (`--C 0.001`) kept beside it: trained once per test
+    process for every module that follows, promotes or shadows between two versions. Shared, so read it or
+    change a copy (`registry_copy`), never the original."""
+    root = tmp_path_factory.mktemp("two-versions") / "models"
+    assert run_train("--registry", root, "--folds", "2").returncode == 0
+    assert run_train("--registry", root, "--folds", "2", "--C", "0.001", "--promote", "never").returncode == 0
+    first = (root / "CURRENT").read_text().strip()
+    [second] = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != first]
+    return root, first, second
 
 
 @pytest.fixture(scope="session")

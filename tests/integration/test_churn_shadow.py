@@ -9,7 +9,6 @@ import csv
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from flask.testing import FlaskClient
 from churn_service import create_app
 from churn_service.config import ChurnConfig
 from feature_contract import parse_record
-from tests.helpers import DATA, Gunicorn, run_train, wait_for
+from tests.helpers import DATA, Gunicorn, registry_copy, wait_for
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER, ZOOMCAMP_CUSTOMER
 
 PREDICTION_ID = re.compile(rb'"prediction_id":"[0-9a-f]{32}"')
@@ -51,23 +50,9 @@ IDS = [f"{path} #{n}" for n, (path, _) in enumerate(REQUESTS)]
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    """A registry serving version A, with a second version B trained beside it."""
-    root = tmp_path_factory.mktemp("registry") / "models"
-    assert run_train("--registry", root, "--folds", "2").returncode == 0
-    assert run_train("--registry", root, "--folds", "2", "--C", "0.001", "--promote", "never").returncode == 0
-    first = (root / "CURRENT").read_text().strip()
-    [second] = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != first]
-    return root, first, second
-
-
-def copy_of(root: Path, target: Path, current: str | None = None, shadow: str | None = None) -> Path:
-    shutil.copytree(root, target)
-    if current is not None:
-        (target / "CURRENT").write_text(current + "\n")
-    if shadow is not None:
-        (target / "SHADOW").write_text(shadow + "\n")
-    return target
+def registry(two_versions: tuple[Path, str, str]) -> tuple[Path, str, str]:
+    """Version A served, B beside it; every server here runs on a copy (`registry_copy`)."""
+    return two_versions
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +60,8 @@ def servers(registry: tuple[Path, str, str], tmp_path_factory: pytest.TempPathFa
     """`shadowed` (SHADOW names B), `plain` (the same without SHADOW) and `challenger` (B served)."""
     root, first, second = registry
     tmp = tmp_path_factory.mktemp("shadow")
-    registries = {"shadowed": copy_of(root, tmp / "shadowed", shadow=second), "plain": copy_of(root, tmp / "plain"),
-                  "challenger": copy_of(root, tmp / "challenger", current=second)}
+    registries = {"shadowed": registry_copy(root, tmp / "shadowed", shadow=second), "plain": registry_copy(root, tmp / "plain"),
+                  "challenger": registry_copy(root, tmp / "challenger", current=second)}
     started = {name: Gunicorn("churn_service", {"MODEL_REGISTRY": str(path), "MODEL_POLL_SECONDS": "0.3"}, workers=2)
                for name, path in registries.items()}
     try:
@@ -181,7 +166,7 @@ def test_a_bad_after_or_limit_is_a_422_naming_it(servers: dict[str, Gunicorn], q
 @pytest.fixture
 def in_process(registry: tuple[Path, str, str], tmp_path: Path) -> Iterator[tuple[Path, FlaskClient]]:
     """A churn in this process on a copy of the registry (no SHADOW yet), polling every 0.1 s."""
-    root = copy_of(registry[0], tmp_path / "models")
+    root = registry_copy(registry[0], tmp_path / "models")
     app = create_app(ChurnConfig(model_registry=root, model_poll_seconds=0.1, shadow_dir=tmp_path / "shadow",
                                  api_token="a-test-churn-token-0123456789abcdef"))
     client = app.test_client()

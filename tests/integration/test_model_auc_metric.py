@@ -10,18 +10,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import Gunicorn, run_train, wait_for
+from tests.helpers import Gunicorn, registry_copy, run_train, wait_for
 
 CLOSE = {"Connection": "close"}  # a fresh connection per request, so either worker may take it
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two versions with different test AUCs; the first is CURRENT."""
-    root = tmp_path_factory.mktemp("model-auc") / "models"
-    assert run_train("--registry", root, "--folds", "2").returncode == 0
-    assert run_train("--registry", root, "--folds", "2", "--C", "0.01", "--promote", "never").returncode == 0
-    return root
+def registry(two_versions: tuple[Path, str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two versions with different test AUCs, the first CURRENT: a copy, since the test promotes the second."""
+    return registry_copy(two_versions[0], tmp_path_factory.mktemp("model-auc") / "models")
 
 
 def exposed_test_auc(url: str) -> dict[str, float]:

@@ -19,21 +19,17 @@ from sklearn.linear_model import LogisticRegression
 
 from churn_service import create_app
 from churn_service.config import ChurnConfig
-from tests.helpers import Gunicorn, run_train
+from tests.helpers import Gunicorn, registry_copy, run_train
 from tests.samples import LIKELY_CHURNER
 
 POLL_S = 0.5
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    """A registry serving version A, with a second version B trained beside it."""
-    root = tmp_path_factory.mktemp("registry") / "models"
-    assert run_train("--registry", root, "--folds", "2").returncode == 0
-    assert run_train("--registry", root, "--folds", "2", "--C", "0.001", "--promote", "never").returncode == 0
-    first = (root / "CURRENT").read_text().strip()
-    [second] = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != first]
-    return root, first, second
+def registry(two_versions: tuple[Path, str, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """Version A served, B beside it: this module's own copy, since its tests promote and roll back."""
+    root, first, second = two_versions
+    return registry_copy(root, tmp_path_factory.mktemp("registry") / "models"), first, second
 
 
 def sample_versions(url: str, n: int) -> Counter[str]:

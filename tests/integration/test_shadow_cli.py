@@ -4,33 +4,20 @@ enough rows, with a 95 % CI that excludes a loss."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_train
+from tests.helpers import registry_copy, run_train
 
 QUICK = ("--folds", "2")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    """A registry serving one version, with a second (weaker, kept) beside it."""
-    registry = tmp_path_factory.mktemp("shadow") / "registry"
-    assert run_train("--registry", registry, *QUICK).returncode == 0
-    assert run_train("--registry", registry, "--C", "0.001", *QUICK).returncode == 0
-    current = (registry / "CURRENT").read_text().strip()
-    [other] = [p.name for p in registry.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != current]
-    return registry, current, other
-
-
 @pytest.fixture()
-def registry(trained: tuple[Path, str, str], tmp_path: Path) -> tuple[Path, str, str]:
-    root, current, other = trained
-    copy = tmp_path / "registry"
-    shutil.copytree(root, copy)
-    return copy, current, other
+def registry(two_versions: tuple[Path, str, str], tmp_path: Path) -> tuple[Path, str, str]:
+    """One version served, a weaker one kept beside it: a copy per test, since the tests change it."""
+    root, current, other = two_versions
+    return registry_copy(root, tmp_path / "registry"), current, other
 
 
 def test_shadow_names_and_stops_a_challenger(registry: tuple[Path, str, str]) -> None:

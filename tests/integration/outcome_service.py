@@ -2,14 +2,14 @@
 come, and campaigns driven step by step through the background loop's own function (no thread, no sleep)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from marketing_service import create_app
 from marketing_service.campaigns import processing
 from marketing_service.churn_client import Score
-from tests.helpers import SHARED_SECRET, is_postgres
+from tests.helpers import SHARED_SECRET, Gunicorn, is_postgres
 from tests.in_process import InProcess, admin_token, config_for
 
 
@@ -51,3 +51,16 @@ class Service(InProcess):
 
     def close(self) -> None:
         self.state.storage.close()
+
+
+def outcome_service(churn: Gunicorn, new_db: Callable[..., str], tmp_path: Path) -> Iterator[Service]:
+    """The modules' `service` fixture: a Service on a fresh database of the test's back end, closed after."""
+    found = Service(tmp_path, churn.url, new_db())
+    yield found
+    found.close()
+
+
+def submit(service: Service, *customers: dict) -> None:
+    """Customers through the form API, which must take them all."""
+    response = service.post("/api/customers", json={"customers": list(customers)})
+    assert response.status_code == 200, response.text

@@ -17,16 +17,14 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from tests.helpers import Gunicorn
 from tests.integration.campaign_files import telco_csv
-from tests.integration.outcome_service import Service
+from tests.integration.outcome_service import Service, outcome_service
 
 BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture
 def service(churn: Gunicorn, new_db: Callable[..., str], tmp_path: Path) -> Iterator[Service]:
-    found = Service(tmp_path, churn.url, new_db())
-    yield found
-    found.close()
+    yield from outcome_service(churn, new_db, tmp_path)
 
 
 def labelled_campaign(service: Service) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from marketing_service.storage.postgres_schema import postgres_ddl
 from marketing_service.storage.schema import VERSION, statements
 from tests.helpers import Gunicorn, count, customer, fetch_all
 from tests.integration.campaign_files import telco_csv
-from tests.integration.outcome_service import Service
+from tests.integration.outcome_service import Service, outcome_service, submit
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 from tests.schema_v5 import v5_schema
 
@@ -25,14 +25,7 @@ BACKENDS = ("sqlite", "postgres")
 
 @pytest.fixture
 def service(churn: Gunicorn, new_db: Callable[..., str], tmp_path: Path) -> Iterator[Service]:
-    found = Service(tmp_path, churn.url, new_db())
-    yield found
-    found.close()
-
-
-def submit(service: Service, *customers: dict) -> None:
-    response = service.post("/api/customers", json={"customers": list(customers)})
-    assert response.status_code == 200, response.text
+    yield from outcome_service(churn, new_db, tmp_path)
 
 
 def decisions(service: Service, customerid: str) -> list[tuple]:

@@ -23,7 +23,7 @@ from marketing_service.customers.training_export import HEADER, training_csv
 from tests.helpers import DATA, Gunicorn, Marketing, api_token, count, customer, run_train
 from tests.in_process import admin_token
 from tests.integration.campaign_files import finished, telco_csv, upload
-from tests.integration.outcome_service import Service
+from tests.integration.outcome_service import Service, outcome_service, submit
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
 BACKENDS = ("sqlite", "postgres")
@@ -33,14 +33,7 @@ QUICK = ("--folds", "2")  # the gate is the point here, not the cross-validation
 
 @pytest.fixture
 def service(churn: Gunicorn, new_db: Callable[..., str], tmp_path: Path) -> Iterator[Service]:
-    found = Service(tmp_path, churn.url, new_db())
-    yield found
-    found.close()
-
-
-def submit(service: Service, *customers: dict) -> None:
-    response = service.post("/api/customers", json={"customers": list(customers)})
-    assert response.status_code == 200, response.text
+    yield from outcome_service(churn, new_db, tmp_path)
 
 
 def label(service: Service, *outcomes: tuple[str, str, str]) -> None:

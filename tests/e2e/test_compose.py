@@ -17,6 +17,7 @@ import requests
 
 from tests.e2e.compose_stack import (
     BUILD_TIMEOUT_S,
+    FIRST_TEST_BUDGET_S,
     MAX_IMAGE_MB,
     Compose,
     compose_on,
@@ -28,7 +29,7 @@ from tests.e2e.sign_in import form_session
 from tests.helpers import REPO
 from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER
 
-pytestmark = [pytest.mark.compose, pytest.mark.slow,
+pytestmark = [pytest.mark.compose, pytest.mark.slow, pytest.mark.timeout(FIRST_TEST_BUDGET_S),
               pytest.mark.optional(reason="needs a Docker engine and Compose; under CI=true their absence fails")]
 
 

@@ -16,11 +16,11 @@ import pytest
 import requests
 
 from marketing_service.storage.schema import VERSION
-from tests.e2e.compose_stack import BUILD_TIMEOUT_S, Compose, compose_on, wait_for
+from tests.e2e.compose_stack import BUILD_TIMEOUT_S, FIRST_TEST_BUDGET_S, Compose, compose_on, wait_for
 from tests.helpers import REPO, free_port
 from tests.samples import LIKELY_CHURNER
 
-pytestmark = [pytest.mark.compose, pytest.mark.slow,
+pytestmark = [pytest.mark.compose, pytest.mark.slow, pytest.mark.timeout(FIRST_TEST_BUDGET_S),
               pytest.mark.optional(reason="needs a Docker engine and Compose; under CI=true their absence fails")]
 COLD_STARTS = 5
 

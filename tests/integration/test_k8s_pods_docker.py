@@ -17,7 +17,7 @@ import requests
 
 from harness import REPO
 from harness.servers import free_port
-from tests.e2e.compose_stack import BASE_IMAGES, BUILD_TIMEOUT_S, compose_on
+from tests.e2e.compose_stack import BASE_IMAGES, BUILD_TIMEOUT_S, FIRST_TEST_BUDGET_S, compose_on
 from tests.integration.k8s_render import SERVICES, one, pod_env, render
 from tests.samples import LIKELY_CHURNER
 
@@ -87,6 +87,7 @@ def seed_registry(pod: dict, volumes: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(FIRST_TEST_BUDGET_S)
 @pytest.mark.compose
 @pytest.mark.optional(reason="needs a Docker engine and Compose; under CI=true their absence fails")
 def test_the_pods_serve_under_their_security_context_in_docker(docker_network: str, tmp_path: Path) -> None:

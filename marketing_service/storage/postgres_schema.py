@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from marketing_service.storage.experiment_schema import EXPERIMENT_COLUMNS
 from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_COLUMNS, MAIL_INDEXES
 from marketing_service.storage.outcome_schema import BACKFILL_CAMPAIGN_ROWS, BACKFILL_DECISIONS, OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.protocol import Connection
@@ -65,8 +66,14 @@ def _v6_to_v7(conn: Connection) -> None:
         conn.execute(statement)
 
 
+def _v7_to_v8(conn: Connection) -> None:
+    """v8 (DESIGN §14): explored campaign customers and the predicted uplift of an uplift-mode campaign."""
+    for table, column, kind in EXPERIMENT_COLUMNS:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {postgres_ddl(kind)}")
+
+
 # Every version after POSTGRES_BASELINE, in order: version -> its step (tests check they reach VERSION).
-STEPS: dict[int, Callable[[Connection], None]] = {4: _v3_to_v4, 5: _v4_to_v5, 6: _v5_to_v6, 7: _v6_to_v7}
+STEPS: dict[int, Callable[[Connection], None]] = {4: _v3_to_v4, 5: _v4_to_v5, 6: _v5_to_v6, 7: _v6_to_v7, 8: _v7_to_v8}
 
 
 def current_version(conn: Connection) -> int:

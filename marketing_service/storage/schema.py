@@ -11,7 +11,7 @@ from marketing_service.storage.mail_schema import CAMPAIGN_STATUSES, MAIL, MAIL_
 from marketing_service.storage.outcome_schema import OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.shadow_schema import SHADOW
 
-VERSION = 7
+VERSION = 8
 POSTGRES_BASELINE = 3  # PostgreSQL support began at version 3: a PostgreSQL database starts there
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # every *_at TEXT column; compared as text, so one format for all
 
@@ -146,6 +146,8 @@ CREATE TABLE IF NOT EXISTS campaign_rows (
     churned          INTEGER,
     prediction_id    TEXT,
     propensity       REAL,
+    explored         INTEGER NOT NULL DEFAULT 0,
+    uplift           REAL,
     PRIMARY KEY (campaign_id, customerid)
 );
 CREATE INDEX IF NOT EXISTS campaign_rows_todo ON campaign_rows (campaign_id, scored, claimed_until);

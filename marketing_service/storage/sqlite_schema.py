@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from marketing_service.storage.experiment_schema import EXPERIMENT_COLUMNS
 from marketing_service.storage.mail_schema import MAIL, MAIL_COLUMNS, MAIL_INDEXES
 from marketing_service.storage.outcome_schema import BACKFILL_CAMPAIGN_ROWS, BACKFILL_DECISIONS, OUTCOME_COLUMNS, OUTCOMES
 from marketing_service.storage.schema import ACCESS, CREATED_BY_COLUMNS, LATEST, SCHEMA, VERSION, statements
@@ -65,9 +66,7 @@ def _v4_to_v5(conn: sqlite3.Connection) -> None:
 
 def _v5_to_v6(conn: sqlite3.Connection) -> None:
     """v6 (DESIGN §13): each decision's prediction_id and propensity, and the outcomes table."""
-    for table, column, kind in OUTCOME_COLUMNS:
-        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    _add_columns(conn, OUTCOME_COLUMNS)
     conn.execute(BACKFILL_DECISIONS)
     conn.execute(BACKFILL_CAMPAIGN_ROWS)
     _create(conn, OUTCOMES)
@@ -78,6 +77,17 @@ def _v6_to_v7(conn: sqlite3.Connection) -> None:
     _create(conn, SHADOW)
 
 
+def _v7_to_v8(conn: sqlite3.Connection) -> None:
+    """v8 (DESIGN §14): explored campaign customers and the predicted uplift of an uplift-mode campaign."""
+    _add_columns(conn, EXPERIMENT_COLUMNS)
+
+
+def _add_columns(conn: sqlite3.Connection, columns: tuple[tuple[str, str, str], ...]) -> None:
+    for table, column, kind in columns:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 def _create(conn: sqlite3.Connection, script: str) -> None:
     for statement in statements(script):
         conn.execute(statement)
@@ -85,7 +95,7 @@ def _create(conn: sqlite3.Connection, script: str) -> None:
 
 # Every version after the first, in order: version -> its step (tests check they reach VERSION).
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3, 4: _v3_to_v4, 5: _v4_to_v5,
-                                                          6: _v5_to_v6, 7: _v6_to_v7}
+                                                          6: _v5_to_v6, 7: _v6_to_v7, 8: _v7_to_v8}
 
 
 def migrate(conn: sqlite3.Connection) -> None:

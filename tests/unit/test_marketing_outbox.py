@@ -246,8 +246,8 @@ def test_a_v5_database_gains_prediction_ids_propensities_and_the_outcomes_table(
     assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
     assert [tuple(r) for r in conn.execute("SELECT customerid, prediction_id, propensity, treated FROM decisions"
                                            " ORDER BY customerid")] == [("A", None, 1.0, 1), ("B", None, 0.0, 0)]
-    assert [tuple(r) for r in conn.execute("SELECT customerid, propensity FROM campaign_rows ORDER BY customerid")] == [
-        ("A", None), ("B", 0.0)]
+    assert [tuple(r) for r in conn.execute("SELECT customerid, propensity, explored, uplift FROM campaign_rows"
+                                           " ORDER BY customerid")] == [("A", None, 0, None), ("B", 0.0, 0, None)]  # v8
     assert conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM shadow_scores").fetchone()[0] == 0  # v7's, empty and ready
     assert conn.execute("SELECT COUNT(*) FROM shadow_cursors").fetchone()[0] == 0

@@ -1,7 +1,7 @@
 """Realized model quality as DESIGN §13 defines it: weighted AUC, Brier score, calibration bins and ECE, measured
 on customers who got no offer, each weighted by 1 / (1 − propensity), because an offer changes the very outcome
-the score predicts. Pure functions over sequences of numbers (no Flask, no database, and no numpy: the marketing
-image carries none), so tests can pin them to known truth."""
+the score predicts. Pure functions over sequences of numbers (no Flask, no database; plain Python, written before the
+image carried numpy), so tests can pin them to known truth."""
 from __future__ import annotations
 
 import logging

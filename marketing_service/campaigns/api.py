@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError, json_response, read_json
 from marketing_service.auth.current import actor
-from marketing_service.campaigns import exports, outcomes, store
+from marketing_service.campaigns import exports, outcomes, store, uplift_model
 from marketing_service.campaigns.settings import InvalidSettings, parse_settings
 from marketing_service.campaigns.upload import UploadError, csv_rows, json_rows
 from marketing_service.offers import guardrails
@@ -24,6 +24,15 @@ MAX_JSON_CUSTOMERS = 100_000
 def _settings_error(exc: InvalidSettings) -> ApiError:
     return ApiError(422, "invalid_settings", "the campaign settings are invalid",
                     [{"field": f, "message": m} for f, m in exc.errors.items()])
+
+
+def _check_uplift_history() -> None:
+    """DESIGN §14: refuse mode uplift at once when past campaigns hold too few labelled customers in an arm (the
+    model is fitted when the campaign is decided; this only counts the arms)."""
+    try:
+        uplift_model.check_arms(*uplift_model.arm_counts(request_db()))
+    except uplift_model.NotEnoughHistory as exc:
+        raise ApiError(422, "invalid_settings", str(exc), [{"field": "mode", "message": str(exc)}]) from None
 
 
 # A campaign's outcomes cover as many customers as its upload did, so they get the same limit.
@@ -62,6 +71,8 @@ def create_from_request() -> int:
         except InvalidSettings as exc:
             raise _settings_error(exc) from None
         rows = json_rows(customers)
+    if settings.mode == "uplift":
+        _check_uplift_history()
     try:
         return store.create(request_db(), name, settings, rows, actor())
     except UploadError as exc:

@@ -8,13 +8,15 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from marketing_service.campaigns import uplift_model
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.campaigns.store import ACTIVE, ACTIVE_SQL
-from marketing_service.campaigns.targeting import ScoredRow, decide, is_target, propensity
+from marketing_service.campaigns.targeting import ScoredRow, decide, is_explored, may_get_offer, propensity
+from marketing_service.campaigns.uplift_model import NotEnoughHistory
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable
 from marketing_service.customers.decisions import Decision, record
 from marketing_service.offers.rules import OfferRules, blocked
@@ -101,7 +103,19 @@ def _refuse(conn: Connection, campaign_id: int, token: str, rows: Sequence[Any],
 
 
 def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base: OfferRules) -> bool:
-    """Decide every row and create the offers, in one transaction, once nothing is left to score."""
+    """Decide every row and create the offers, in one transaction, once nothing is left to score. In uplift mode
+    the uplift model is fitted first, on the history at this moment and outside the transaction (a few seconds on
+    100k labelled rows, while SQLite's write lock would stop live intake); when it cannot be, the campaign fails."""
+    model: uplift_model.UpliftModel | None = None
+    refusal: NotEnoughHistory | None = None
+    if settings.mode == "uplift":
+        if conn.execute("SELECT 1 FROM campaign_rows WHERE campaign_id = ? AND scored = 0 LIMIT 1",
+                        (campaign_id,)).fetchone():
+            return False  # rows still leased to another worker: fit once they are in
+        try:
+            model = uplift_model.from_history(conn)
+        except NotEnoughHistory as exc:
+            refusal = exc
     with conn.transaction():
         # Locked on PostgreSQL: two workers finishing at once would both decide (SQLite serialises them).
         status = conn.execute(f"SELECT status FROM campaigns WHERE id = ?{for_update(conn)}", (campaign_id,)).fetchone()[0]
@@ -111,24 +125,49 @@ def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base:
         scored = conn.execute("""SELECT customerid, name, email, features, churn_probability, churn, expected_value,
                                         model_version, reasons, prediction_id FROM campaign_rows WHERE campaign_id = ?""",
                               (campaign_id,)).fetchall()
-        rows = [ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
-                for r in scored]
+        if refusal is not None:
+            log.warning("campaign %s failed: %s", campaign_id, refusal)
+            conn.execute("UPDATE campaigns SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
+                         (str(refusal), now_iso(), campaign_id))
+            return True
+        rows = _scored_rows(settings, scored, model)
         rules = replace(base, campaign=f"campaign-{campaign_id}")
-        targets = [(row.customerid, row.email) for row in rows if is_target(settings, row)]
-        decisions = decide(campaign_id, settings, rows, blocked(conn, targets, rules.cooldown_days))
+        asked = [(row.customerid, row.email) for row in rows if may_get_offer(campaign_id, settings, row)]
+        decisions = decide(campaign_id, settings, rows, blocked(conn, asked, rules.cooldown_days))
+        explored = {row.customerid for row in rows
+                    if decisions[row.customerid] == "offer" and is_explored(campaign_id, settings, row)}
         offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"],
-                                propensity("offer", settings))
-        conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ?, propensity = ?"
-                         " WHERE campaign_id = ? AND customerid = ?",
-                         [(d, offers.get(c), propensity(d, settings), campaign_id, c) for c, d in decisions.items()])
+                                {c: propensity("offer", settings, c in explored) for c in decisions})
+        conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ?, propensity = ?, explored = ?, uplift = ?,"
+                         " expected_value = ? WHERE campaign_id = ? AND customerid = ?",
+                         [(decisions[row.customerid], offers.get(row.customerid),
+                           propensity(decisions[row.customerid], settings, row.customerid in explored),
+                           int(row.customerid in explored), row.uplift, row.expected_value, campaign_id, row.customerid)
+                          for row in rows])
         conn.execute("UPDATE campaigns SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?",
                      (now_iso(), now_iso(), campaign_id))
-    log.info("campaign %s done: %d customers, %d offers", campaign_id, len(scored), len(offers))
+    log.info("campaign %s done: %d customers, %d offers (%d explored)", campaign_id, len(scored), len(offers),
+             len(explored))
     return True
 
 
-def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any], chance: float) -> dict[str, int]:
-    """The offered customers join the customer list with their decision, and their offers join the outbox."""
+def _scored_rows(settings: CampaignSettings, scored: Sequence[Any],
+                 model: uplift_model.UpliftModel | None) -> list[ScoredRow]:
+    """The rows as targeting sees them; with an uplift model, with their predicted uplift and uplift · value − cost
+    as their expected value (what the budget ranks by)."""
+    rows = [ScoredRow(r["customerid"], r["email"], r["churn_probability"], bool(r["churn"]), r["expected_value"])
+            for r in scored]
+    if model is None or not rows:
+        return rows
+    features = [json.loads(r["features"]) for r in scored]
+    uplifts = model.predict(features)
+    return [replace(row, uplift=float(u), expected_value=settings.uplift_value(float(u), f["monthlycharges"]))
+            for row, u, f in zip(rows, uplifts, features, strict=True)]
+
+
+def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any], chance: Mapping[str, float]) -> dict[str, int]:
+    """The offered customers join the customer list with their decision (and its propensity, `chance`), and their
+    offers join the outbox."""
     stamp = now_iso()
     conn.executemany(
         """INSERT INTO customers (customerid, name, email, features, status, created_at, updated_at)
@@ -138,7 +177,7 @@ def _create_offers(conn: Connection, rules: OfferRules, rows: Sequence[Any], cha
          for r in in_lock_order(conn, rows, lambda r: r["customerid"])])
     decisions = [Decision(r["customerid"], r["churn_probability"], bool(r["churn"]), r["model_version"],
                           compose_offer(r["name"], json.loads(r["features"]), r["churn_probability"]), r["reasons"] or "[]",
-                          r["prediction_id"], chance)
+                          r["prediction_id"], chance[r["customerid"]])
                  for r in rows]
     # The campaign left out everyone the offer rules block; `record` asks them again as it writes.
     offers = record(conn, decisions, rules, stamp)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from marketing_service.customers.records import is_utf8
-from marketing_service.offers.targets import MODES, expected_value
+from marketing_service.offers.targets import MODES, expected_value, uplift_value
 
 NAME_MAX = 100
 
@@ -27,12 +27,18 @@ class CampaignSettings:
     offer_cost: float = 10.0  # what one offer costs
     max_offers: int | None = None  # the budget: at most this many, highest expected value first
     holdout: float = 0.1  # share of targeted customers kept as the control group
+    # DESIGN §14: share of below-target customers offered anyway, so the offer's effect is learned at every score.
+    # At most a half (LIMITS): an experiment beside the targeting, not a way of offering to everyone.
+    explore: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def expected_value(self, probability: float, monthlycharges: float) -> float:
         return expected_value(probability, monthlycharges, self.acceptance, self.horizon_months, self.offer_cost)
+
+    def uplift_value(self, uplift: float, monthlycharges: float) -> float:
+        return uplift_value(uplift, monthlycharges, self.horizon_months, self.offer_cost)
 
 
 def _number(raw: Any, low: float, high: float, integer: bool = False) -> float | int | None:
@@ -58,6 +64,7 @@ def _number(raw: Any, low: float, high: float, integer: bool = False) -> float |
 LIMITS = {  # field: (low, high, whole number)
     "threshold": (0.0, 1.0, False), "acceptance": (0.0, 1.0, False), "horizon_months": (0.0, 120.0, False),
     "offer_cost": (0.0, 1e6, False), "max_offers": (0, 10_000_000, True), "holdout": (0.0, 0.9, False),
+    "explore": (0.0, 0.5, False),
 }
 
 

@@ -107,9 +107,10 @@ def summary(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
         return None
     counts = conn.execute(
         """SELECT COUNT(*) FILTER (WHERE scored = 1) AS scored,
-                  COUNT(*) FILTER (WHERE decision IS NOT NULL AND decision != 'below_target') AS targeted,
+                  COUNT(*) FILTER (WHERE decision IS NOT NULL AND decision != 'below_target' AND explored = 0) AS targeted,
                   COUNT(*) FILTER (WHERE decision = 'holdout') AS holdout,
                   COUNT(*) FILTER (WHERE decision = 'offer') AS offers,
+                  COUNT(*) FILTER (WHERE decision = 'offer' AND explored = 1) AS explored,
                   COUNT(*) FILTER (WHERE decision = 'suppressed') AS suppressed
            FROM campaign_rows WHERE campaign_id = ?""", (campaign_id,)).fetchone()
     accepted = row["accepted"]

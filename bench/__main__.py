@@ -1,6 +1,8 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
 `python -m bench mail [--offers N] [--postgres]`: the Jepsen-style mail check at scale instead (bench/mail.py).
 `python -m bench shadow`: what a SHADOW challenger costs /predict, alone (bench/shadow.py; also part of the full run).
+`python -m bench campaign-report [--rows N]`: the experiment report's assembly over N labelled customers in process
+(bench/campaign_report.py).
 
 Our service runs as shipped (its gunicorn config: 2 gthread workers, access log off). The references run
 twice: under that same config, and as their users run them (plain `gunicorn -w 2 app`: sync workers,
@@ -134,4 +136,8 @@ if __name__ == "__main__":
         sys.exit(mail.main(sys.argv[2:]))
     if sys.argv[1:2] == ["shadow"]:
         sys.exit(shadow.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["campaign-report"]:
+        from bench import campaign_report
+
+        sys.exit(campaign_report.main(sys.argv[2:]))
     sys.exit(main())

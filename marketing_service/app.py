@@ -13,6 +13,7 @@ from marketing_service.auth.users import seed_admin
 from marketing_service.background import BackgroundLoop
 from marketing_service.campaigns.api import allow_uploads, campaigns_api
 from marketing_service.campaigns.pages import campaigns_web
+from marketing_service.campaigns.report_api import allow_plan_upload, campaign_report
 from marketing_service.churn_client import ChurnClient
 from marketing_service.config import MarketingConfig
 from marketing_service.mail.delivery import DeliveryPolicy
@@ -86,6 +87,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     metrics.exposed.register(QualityCollector(storage.connect))
     app.extensions["marketing"] = MarketingState(config, client, background, metrics, storage, links, rules)
     app.before_request(allow_uploads)  # before the door's CSRF check reads the (large) form
+    app.before_request(allow_plan_upload)
     install_access(app)
     register_error_handlers(app, html_page=error_page)
     app.register_error_handler(storage.error_type, partial(storage_busy, storage.is_busy))
@@ -93,7 +95,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     app.after_request(security_headers)
     app.teardown_appcontext(close_db)
     for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin, mail_events,
-                      outcomes_api):
+                      outcomes_api, campaign_report):
         app.register_blueprint(blueprint)
     if config.background:
         background.start()

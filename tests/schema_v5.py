@@ -16,5 +16,6 @@ def v5_schema() -> str:
     v5 = SCHEMA.replace(SHADOW, "").replace(OUTCOMES, "")
     for _, column, _ in OUTCOME_COLUMNS + EXPERIMENT_COLUMNS:
         v5 = re.sub(rf"\n\s+{column}\s[^\n]*,(?=\n)|,\n\s+{column}\s[^\n]*(?=\n\))", "", v5)
-    assert "prediction_id" not in v5 and "propensity" not in v5 and "explored" not in v5 and "outcomes" not in v5.replace("outcome_uploads", "")
+    assert "prediction_id" not in v5 and "propensity" not in v5 and "explored" not in v5
+    assert "outcomes" not in v5.replace("outcome_uploads", "")
     return v5 + MAIL_INDEXES

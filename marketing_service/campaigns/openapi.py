@@ -37,6 +37,61 @@ def mail_properties() -> dict[str, Any]:
                            "description": "when a marketer last resumed it; the guardrail counts sends after it"}}
 
 
+def _nullable(kind: str, description: str = "", **more: Any) -> dict[str, Any]:
+    return {"type": kind, "nullable": True, **({"description": description} if description else {}), **more}
+
+
+def _interval(description: str) -> dict[str, Any]:
+    return _nullable("array", description, items={"type": "number"}, minItems=2, maxItems=2)
+
+
+def report_schema() -> dict[str, Any]:
+    """GET /api/campaigns/<id>/report (DESIGN §14): a difference is mean(retained | offered) − mean(retained |
+    holdout), a share; every statistic is null until both arms have outcomes."""
+    group = {"type": "object", "required": ["customers", "churned", "churn_rate"], "properties": {
+        "customers": {"type": "integer"}, "churned": {"type": "integer"}, "churn_rate": _nullable("number")}}
+    at_k = {"type": "object", "properties": {k: _nullable("number") for k in ("10", "20", "30")}}
+    look = {"type": "object", "required": ["recorded_at", "offered", "holdout", "difference", "wald95", "sequence95"],
+            "properties": {"recorded_at": _nullable("string"), "offered": {"type": "integer"},
+                           "holdout": {"type": "integer"}, "difference": _nullable("number"),
+                           "wald95": _interval("fixed-horizon"), "sequence95": _interval("anytime-valid")}}
+    keys = ["campaign_id", "mode", "score", "assigned", "offered", "holdout", "difference", "ci95", "customers_kept",
+            "wald95", "sequence95", "cuped", "srm", "uplift_metrics", "qini_curve", "looks"]
+    return {"type": "object", "required": keys, "properties": {
+        "campaign_id": {"type": "integer"}, "mode": {"type": "string"},
+        "score": {"type": "string", "description": "the targeting score the uplift metrics rank by"},
+        "assigned": {"type": "object", "description": "targeted customers offered and held out, outcomes or not",
+                     "properties": {"offered": {"type": "integer"}, "holdout": {"type": "integer"}}},
+        "offered": group, "holdout": group,
+        "difference": _nullable("number", "holdout churn rate − offered churn rate (= retained difference)"),
+        "ci95": _interval("the Wald interval, as before §14"), "customers_kept": _nullable("number"),
+        "wald95": _interval("fixed-horizon 95 % Wald interval (unpooled)"),
+        "sequence95": _interval("anytime-valid 95 % confidence sequence"),
+        "cuped": {"type": "object", "required": ["theta", "difference", "ci95"], "properties": {
+            "theta": _nullable("number"), "difference": _nullable("number"), "ci95": _interval("its Wald interval")}},
+        "srm": {"type": "object", "required": ["p_value", "flagged"], "properties": {
+            "p_value": {"type": "number"}, "flagged": {"type": "boolean", "description": "p < 0.001"},
+            "holdout_share": {"type": "number"}, "observed_holdout_share": _nullable("number")}},
+        "uplift_metrics": {"type": "object", "required": ["qini_auc", "uplift_auc", "uplift_at_k"], "properties": {
+            "qini_auc": _nullable("number"), "uplift_auc": _nullable("number"), "uplift_at_k": {
+                "type": "object", "properties": {"overall": at_k, "by_group": at_k}}}},
+        "qini_curve": _nullable("object", "101 points: share of customers, model and random Qini values",
+                                properties={k: {"type": "array", "items": {"type": "number"}}
+                                            for k in ("share", "model", "random")}),
+        "looks": {"type": "array", "items": look, "description": "the lift after each outcomes upload, cumulative"}}}
+
+
+def plan_schema() -> dict[str, Any]:
+    counts = {k: _nullable("integer") for k in ("targeted", "offered", "holdout")}
+    return {"type": "object", "required": ["rows", "sampled", "targeted", "offered", "holdout", "churn_rate", "mde",
+                                           "warning"], "properties": {
+        "rows": {"type": "integer", "description": "accepted rows of the list"},
+        "sampled": {"type": "integer", "description": "rows scored (the first 5,000)"}, **counts,
+        "churn_rate": _nullable("number", "mean churn probability of the targeted"),
+        "mde": _nullable("number", "minimum detectable effect, a share (two-sided α 0.05, power 0.8)"),
+        "warning": _nullable("string")}}
+
+
 def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error: dict[str, Any]) -> dict[str, Any]:
     campaign = {"type": "object", "required": ["id", "name", "status", "progress", "settings"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
@@ -68,6 +123,15 @@ def campaign_paths(max_json_customers: int, customer_ref: dict[str, str], error:
         "/api/campaigns/{campaign_id}": {"get": {
             "summary": "A campaign's progress, counts and, once outcomes are recorded, its uplift",
             "parameters": campaign_id, "responses": {"200": _json("the campaign", campaign), "404": error}}},
+        "/api/campaigns/plan": {"post": {
+            "summary": "Before launch: the expected split of a customer list and its minimum detectable effect",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                **upload, "required": ["file"]}}}},
+            "responses": {"200": _json("the plan", plan_schema()), "400": error, "413": error, "415": error,
+                          "422": error, "503": error}}},
+        "/api/campaigns/{campaign_id}/report": {"get": {
+            "summary": "The experiment report: lift with Wald and anytime-valid intervals, CUPED, SRM, uplift metrics",
+            "parameters": campaign_id, "responses": {"200": _json("the report", report_schema()), "404": error}}},
         "/api/campaigns/{campaign_id}/resume": {"post": {
             "summary": "Send again after the mail guardrail paused the campaign (a marketer's call)",
             "parameters": campaign_id, "responses": {"200": _json("the campaign, sending again", campaign),

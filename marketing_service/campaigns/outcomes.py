@@ -121,8 +121,10 @@ def uplift(offered: tuple[int, int], holdout: tuple[int, int]) -> dict[str, Any]
 
 
 def report(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
+    """The uplift of the campaign's targeted customers: explored offers (DESIGN §14) are not in either arm."""
     groups = {d: (int(c or 0), int(n)) for d, c, n in conn.execute(
         """SELECT decision, SUM(churned), COUNT(*) FROM campaign_rows
-           WHERE campaign_id = ? AND decision IN ('offer', 'holdout') AND churned IS NOT NULL GROUP BY decision""",
+           WHERE campaign_id = ? AND decision IN ('offer', 'holdout') AND explored = 0 AND churned IS NOT NULL
+           GROUP BY decision""",
         (campaign_id,))}
     return uplift(groups.get("offer", (0, 0)), groups.get("holdout", (0, 0)))

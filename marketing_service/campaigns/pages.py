@@ -1,5 +1,6 @@
-"""The campaign pages: the list with the new-campaign form, and one campaign's progress, then its report, its
-mail counts and, when the mail guardrail paused it, the button that resumes it."""
+"""The campaign pages: the list with the new-campaign form (and its plan before launch, DESIGN §14), and one
+campaign's progress, then its report with pictures, its mail counts and, when the mail guardrail paused it, the
+button that resumes it."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from http_common.errors import ApiError
 from marketing_service.auth.current import actor
-from marketing_service.campaigns import outcomes, store
+from marketing_service.campaigns import outcomes, plan, report, report_charts, store
 from marketing_service.campaigns.api import create_from_request, read_outcomes_text
 from marketing_service.campaigns.settings import CampaignSettings
 from marketing_service.offers import guardrails
@@ -20,9 +21,14 @@ campaigns_web = Blueprint("campaigns_web", __name__)
 HISTOGRAM_BINS, CHART_W, CHART_H = 20, 600, 160
 
 
-def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+campaigns_web.add_app_template_filter(report_charts.points, "points")
+campaigns_web.add_app_template_filter(report_charts.signed, "minus")
+
+
+def render_list(values: dict[str, str], errors: dict[str, str], status: int = 200,
+                planned: dict[str, Any] | None = None) -> tuple[str, int]:
     return render_template("campaigns.html", campaigns=store.recent(request_db()), values=values, errors=errors,
-                           defaults=CampaignSettings(), max_upload_mb=state().config.max_upload_mb), status
+                           defaults=CampaignSettings(), max_upload_mb=state().config.max_upload_mb, plan=planned), status
 
 
 @campaigns_web.get("/campaigns")
@@ -32,8 +38,10 @@ def campaigns() -> ResponseReturnValue:
 
 @campaigns_web.post("/campaigns")
 def create() -> ResponseReturnValue:
-    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "action")}
     try:
+        if request.form.get("action") == "plan":  # "Check the plan": the form again, with what the list promises
+            return render_list(values, {}, planned=plan.from_request(state().client))
         campaign_id = create_from_request()
     except ApiError as exc:
         errors = {d.get("field", "file"): d.get("message", exc.message) for d in exc.details or []}
@@ -74,8 +82,12 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
     # (none while churn cannot say), or none in expected-value mode, where no single probability decides.
     model_threshold = settings.get("mode") == "threshold" and settings.get("threshold") is None
     marked = served_threshold() if model_threshold else settings.get("threshold") if settings.get("mode") == "threshold" else None
+    found_report = report.build(request_db(), campaign_id, settings) if found["finished_at"] else None
     return render_template("campaign.html", campaign=found, chart=histogram(campaign_id, marked),
-                           model_threshold=model_threshold, uplift=outcomes.report(request_db(), campaign_id),
+                           model_threshold=model_threshold, report=found_report,
+                           uplift=found_report if found_report and found_report["difference"] is not None else None,
+                           qini=report_charts.qini_chart(found_report and found_report["qini_curve"]),
+                           lift=report_charts.lift_chart(found_report["looks"] if found_report else []),
                            uploads=outcomes.uploads(request_db(), campaign_id), guardrail=guardrails.describe())
 
 

@@ -197,6 +197,7 @@ def test_marketing_openapi_document_is_valid(marketing_app: InProcess) -> None:
     api = {"/api/customers", "/api/offers", "/api/campaigns", "/api/campaigns/{campaign_id}",
            "/api/campaigns/{campaign_id}/results.csv", "/api/campaigns/{campaign_id}/rejects.csv",
            "/api/campaigns/{campaign_id}/outcomes", "/api/campaigns/{campaign_id}/resume", "/api/mail-events",
+           "/api/campaigns/{campaign_id}/report", "/api/campaigns/plan",
            "/api/outcomes", "/api/model-quality", "/api/outcomes/training.csv"}
     assert set(document["paths"]) == api | {"/healthz", "/readyz", "/metrics"}
     assert set(document["paths"]["/api/campaigns"]["post"]["requestBody"]["content"]) == {

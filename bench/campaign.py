@@ -1,4 +1,5 @@
-"""`python -m bench.campaign`: a 100,000-row campaign end to end (DESIGN §8), timed as a marketer sees it.
+"""`python -m bench campaign` (or `python -m bench.campaign`): a 100,000-row campaign end to end (DESIGN §8),
+timed as a marketer sees it.
 
 The data set's rows repeated with fresh IDs are uploaded as one CSV; the clock stops when the campaign is
 `done`. Peak RSS of the marketing workers is sampled meanwhile. Then (unless `--no-report`) outcomes for every
@@ -103,9 +104,9 @@ def time_report(url: str, token: str, campaign_id: int, repeats: int = 5) -> dic
             "report_s_median": round(sorted(took)[len(took) // 2], 3)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    parser = argparse.ArgumentParser(prog="python -m bench.campaign", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench campaign", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a running marketing service (default: start churn and marketing here)")
     parser.add_argument("--pids", default="", help="with --url: worker pids to sample RSS of, comma-separated")
@@ -115,7 +116,7 @@ def main() -> int:
     parser.add_argument("--no-report", action="store_true", help="skip posting outcomes and timing GET .../report")
     parser.add_argument("--max-offers", type=int, default=5000, help="the campaign's budget; 0: none, so every"
                         " targeted customer is in the report's arms (default 5000)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     token = args.token or os.environ.get("MARKETING_TOKEN", "")
     if args.url and not token:
         parser.error("--url needs a marketer's API token in MARKETING_TOKEN (or --token): "

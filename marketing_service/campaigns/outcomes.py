@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TextIO
 
+import numpy as np
+import numpy.typing as npt
+
+from marketing_service.campaigns.stats import wald_interval
 from marketing_service.customers.outcome_input import MAX_BAD, churned_flag, without_bom
 from marketing_service.customers.outcomes import campaign_outcome
 from marketing_service.customers.records import customer_id
 from marketing_service.storage import Connection, now_iso
 
-Z_95 = 1.959963984540054
 CHUNK = 1000  # outcomes stored per transaction
 
 
@@ -107,17 +109,24 @@ def store_outcomes(conn: Connection, campaign_id: int, pairs: Sequence[tuple[int
 
 def uplift(offered: tuple[int, int], holdout: tuple[int, int]) -> dict[str, Any] | None:
     """(churned, total) per group -> rates, difference (holdout − offered: churn the offers prevented, as a
-    share) with a 95 % Wald interval, and customers kept among those offered. None without both groups."""
+    share) with a 95 % Wald interval, and customers kept among those offered. None without both groups.
+    The interval is stats.wald_interval's, the one rule of the report (DESIGN §14): the difference in churn
+    prevented is the difference in retained, y = 1 − churned, so it is that function of the retained flags."""
     (churned_o, n_o), (churned_h, n_h) = offered, holdout
     if n_o == 0 or n_h == 0:
         return None
     rate_o, rate_h = churned_o / n_o, churned_h / n_h
     difference = rate_h - rate_o
-    half_width = Z_95 * math.sqrt(rate_o * (1 - rate_o) / n_o + rate_h * (1 - rate_h) / n_h)
+    lo, hi = wald_interval(_retained(churned_o, n_o), _retained(churned_h, n_h))
     return {"offered": {"customers": n_o, "churned": churned_o, "churn_rate": rate_o},
             "holdout": {"customers": n_h, "churned": churned_h, "churn_rate": rate_h},
-            "difference": difference, "ci95": [difference - half_width, difference + half_width],
+            "difference": difference, "ci95": [lo, hi],
             "customers_kept": difference * n_o}
+
+
+def _retained(churned: int, customers: int) -> npt.NDArray[np.float64]:
+    """y = retained per customer of a group with `churned` of `customers` churned (order does not matter)."""
+    return np.repeat(np.array([0.0, 1.0]), [churned, customers - churned])
 
 
 def report(conn: Connection, campaign_id: int) -> dict[str, Any] | None:

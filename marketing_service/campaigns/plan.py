@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from flask import request
@@ -18,7 +19,7 @@ from flask import request
 from http_common.errors import ApiError
 from marketing_service.campaigns import stats
 from marketing_service.campaigns.settings import CampaignSettings, InvalidSettings, parse_settings
-from marketing_service.campaigns.targeting import ScoredRow, is_target
+from marketing_service.campaigns.targeting import ScoredRow, decide, is_target
 from marketing_service.campaigns.upload import Refusal, UploadError, csv_rows
 from marketing_service.churn_client import ChurnClient, ChurnRejected, ChurnUnavailable, Score
 from marketing_service.customers.records import Customer
@@ -29,34 +30,48 @@ MDE_WARNING = 0.05  # DESIGN §14: warn when only a lift above 5 points would be
 
 def plan(client: ChurnClient, rows: Iterable[tuple[int, Customer | Refusal]], settings: CampaignSettings) -> dict[str, Any]:
     """{"rows", "sampled", "targeted", "offered", "holdout", "churn_rate", "mde", "warning"}: counts expected for
-    the whole list; churn_rate the mean churn probability of the targeted; mde a share (0.041 = 4.1 points),
+    the whole list; churn_rate the mean churn probability of the targeted the budget keeps (highest expected value
+    first, as the campaign chooses them: the base rate of the arms the MDE is about); mde a share (0.041 = 4.1 points),
     null when an arm would be empty or nothing is targeted."""
     seen: set[str] = set()
-    sample: list[dict[str, Any]] = []
+    sample: list[tuple[str, dict[str, Any]]] = []  # (customerid, features)
     for _, row in rows:
         if isinstance(row, Refusal) or row.customerid in seen:
             continue
         seen.add(row.customerid)
         if len(sample) < SAMPLE:
-            sample.append(row.features)
+            sample.append((row.customerid, row.features))
     accepted = len(seen)
     if settings.mode == "uplift":
         return {"rows": accepted, "sampled": 0, "targeted": None, "offered": None, "holdout": None, "churn_rate": None,
                 "mde": None, "warning": "In uplift mode who gets an offer depends on the uplift model's predictions,"
                 " known only once the list is scored: the plan is unavailable until then."}
     sample, scores = _scored(client, sample)
-    targets = [s.churn_probability for f, s in zip(sample, scores, strict=True) if is_target(settings, ScoredRow(
-        "", "", s.churn_probability, s.churn, settings.expected_value(s.churn_probability, f["monthlycharges"])))]
+    scored = [ScoredRow(c, "", s.churn_probability, s.churn, settings.expected_value(s.churn_probability, f["monthlycharges"]))
+              for (c, f), s in zip(sample, scores, strict=True)]
+    targets = [r for r in scored if is_target(settings, r)]
     targeted = round(len(targets) / len(scores) * accepted) if scores else 0
     if settings.max_offers is not None:
         targeted = min(targeted, settings.max_offers)
+    kept = _within_budget(settings, scored, accepted)
     holdout = round(targeted * settings.holdout)
     offered = targeted - holdout
-    churn_rate = sum(targets) / len(targets) if targets else None
+    churn_rate = sum(r.churn_probability for r in kept) / len(kept) if kept else None
     mde = stats.minimum_detectable_effect(offered, holdout, churn_rate or 0.0)
     return {"rows": accepted, "sampled": len(scores), "targeted": targeted, "offered": offered, "holdout": holdout,
-            "churn_rate": churn_rate, "mde": mde if math.isfinite(mde) and targets else None,
-            "warning": _warning(offered, holdout, mde if targets else math.inf)}
+            "churn_rate": churn_rate, "mde": mde if math.isfinite(mde) and kept else None,
+            "warning": _warning(offered, holdout, mde if kept else math.inf)}
+
+
+def _within_budget(settings: CampaignSettings, scored: list[ScoredRow], accepted: int) -> list[ScoredRow]:
+    """The sampled targets `max_offers` keeps, chosen by the campaign's own rule (targeting.decide: highest
+    expected value first), with the budget scaled from the whole list to the sample; no holdout and no explore
+    here, so `offer` is exactly "targeted and within budget"."""
+    budget = settings.max_offers
+    if budget is not None and scored:
+        budget = min(len(scored), max(1, round(budget * len(scored) / accepted))) if budget else 0
+    decisions = decide(0, replace(settings, max_offers=budget, holdout=0.0, explore=0.0), scored, {})
+    return [r for r in scored if decisions[r.customerid] == "offer"]
 
 
 def _warning(offered: int, holdout: int, mde: float) -> str | None:
@@ -70,11 +85,12 @@ def _warning(offered: int, holdout: int, mde: float) -> str | None:
     return None
 
 
-def _scored(client: ChurnClient, sample: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Score]]:
+def _scored(client: ChurnClient, sample: list[tuple[str, dict[str, Any]]]
+            ) -> tuple[list[tuple[str, dict[str, Any]]], list[Score]]:
     """The sample's scores; rows churn refuses are left out (tried once more without them)."""
     for _ in range(2):
         try:
-            return sample, client.score(sample) if sample else []
+            return sample, client.score([f for _, f in sample]) if sample else []
         except ChurnUnavailable as exc:
             raise ApiError(503, "churn_unavailable", f"the plan needs the churn service to score a sample: {exc}") from None
         except ChurnRejected as exc:

@@ -134,8 +134,7 @@ def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base:
         rules = replace(base, campaign=f"campaign-{campaign_id}")
         asked = [(row.customerid, row.email) for row in rows if may_get_offer(campaign_id, settings, row)]
         decisions = decide(campaign_id, settings, rows, blocked(conn, asked, rules.cooldown_days))
-        explored = {row.customerid for row in rows
-                    if decisions[row.customerid] == "offer" and is_explored(campaign_id, settings, row)}
+        explored = {row.customerid for row in rows if is_explored(campaign_id, settings, row)}  # drawn, offered or not
         offers = _create_offers(conn, rules, [r for r in scored if decisions[r["customerid"]] == "offer"],
                                 {c: propensity("offer", settings, c in explored) for c in decisions})
         conn.executemany("UPDATE campaign_rows SET decision = ?, offer_id = ?, propensity = ?, explored = ?, uplift = ?,"
@@ -147,7 +146,7 @@ def finish(conn: Connection, campaign_id: int, settings: CampaignSettings, base:
         conn.execute("UPDATE campaigns SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?",
                      (now_iso(), now_iso(), campaign_id))
     log.info("campaign %s done: %d customers, %d offers (%d explored)", campaign_id, len(scored), len(offers),
-             len(explored))
+             sum(decisions[c] == "offer" for c in explored))
     return True
 
 

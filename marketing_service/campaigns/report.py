@@ -22,18 +22,18 @@ from marketing_service.storage import Connection
 SRM_ALPHA = 0.001  # DESIGN §14: a split this unlikely under the design is a bug, not chance
 MAX_LOOKS = 60  # looks drawn; more uploads than this show the latest and an even spread of the earlier ones
 SCORE_COLUMN = {"threshold": "churn_probability", "expected_value": "expected_value", "uplift": "uplift"}
-_ROWS = """SELECT r.decision = 'offer', r.churned, r.churn_probability, r.{score}, COALESCE(o.recorded_at, '')
+_ROWS = """SELECT r.decision = 'offer', r.churned, r.churn_probability, r.{score}, COALESCE(o.recorded_at, ''),
+                  r.customerid
            FROM campaign_rows r LEFT JOIN outcomes o
              ON o.source = 'campaign' AND o.decision_ref = r.campaign_id AND o.customerid = r.customerid
-           WHERE r.campaign_id = ? AND (r.decision = 'holdout' OR (r.decision = 'offer' AND r.explored = 0))
-           ORDER BY r.customerid"""  # one order every time: uplift at k cuts through tied scores in it
+           WHERE r.campaign_id = ? AND (r.decision = 'holdout' OR (r.decision = 'offer' AND r.explored = 0))"""
 
 
 @dataclass(frozen=True)
 class Arms:
-    """One entry per assigned customer: offered (else holdout), churned (NaN: no outcome yet), the churn
-    probability at targeting (CUPED's x), the targeting score, and when its outcome was recorded ('' if none
-    or unknown)."""
+    """One entry per assigned customer, in customerid order: offered (else holdout), churned (NaN: no outcome
+    yet), the churn probability at targeting (CUPED's x), the targeting score, and when its outcome was recorded
+    ('' if none or unknown)."""
     offered: npt.NDArray[np.bool_]
     churned: npt.NDArray[np.float64]
     probability: npt.NDArray[np.float64]
@@ -42,13 +42,18 @@ class Arms:
 
 
 def gather(conn: Connection, campaign_id: int, mode: str) -> Arms:
+    """The campaign's arms, sorted here rather than by ORDER BY: SQL sorts text by the database's collation
+    (PostgreSQL's locale, SQLite's bytes), and uplift at k cuts through tied scores in this order, so it must be
+    the same on both: a stable sort of the customerid strings by code point."""
     rows = conn.execute(_ROWS.format(score=SCORE_COLUMN.get(mode, "churn_probability")), (campaign_id,)).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
-    floats = [np.array(c, dtype=np.float64) for c in columns[1:4]]  # None becomes NaN
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+    order = np.argsort(np.array(columns[5], dtype=np.str_), kind="stable")
+    floats = [np.array(c, dtype=np.float64)[order] for c in columns[1:4]]  # None becomes NaN
     score = floats[2]
     if np.isnan(score).any():  # a row scored before its mode's column existed ranks last
         score = np.where(np.isnan(score), (np.nanmin(score) - 1) if not np.isnan(score).all() else 0.0, score)
-    return Arms(np.array(columns[0], dtype=bool), floats[0], floats[1], score, np.array(columns[4], dtype=np.str_))
+    return Arms(np.array(columns[0], dtype=bool)[order], floats[0], floats[1], score,
+                np.array(columns[4], dtype=np.str_)[order])
 
 
 def _pair(bounds: tuple[float, float]) -> list[float]:

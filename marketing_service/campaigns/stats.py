@@ -55,14 +55,19 @@ def confidence_sequence(y_offered: npt.ArrayLike, y_holdout: npt.ArrayLike, alph
 
     Which: the two-sided normal-mixture (Robbins) asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha,
     Kennedy, Ramdas, "Time-uniform central limit theory and asymptotic confidence sequences", Ann. Statist. 2024
-    (arXiv:2103.06476), for the mean of i.i.d. terms with the empirical variance, applied as in their randomised
-    experiments section to the AIPW pseudo-outcome of each customer (arm means as the outcome model, the arm
-    share as propensity), whose mean is the difference in means and whose variance is t times the Wald variance:
+    (arXiv:2103.06476), applied as in their randomised experiments section to the AIPW pseudo-outcome φ of each
+    customer (arm means as the outcome model, the arm share as propensity), whose mean is the difference in means
+    and whose variance is σ̂² = tV, t times the Wald variance. It is the paper's Theorem 2.2 applied to the
+    standardized, unit-variance pseudo-outcome φ/σ̂ and scaled back by σ̂, as the authors' own code does
+    (std_conjmix_margin(t, ρ², α) × σ̂): ρ² is the tuning of the standardized process, so the tuning t* = 5,000
+    is in observations whatever σ̂ is. Written out,
 
-        difference ± sqrt(V) · sqrt( 2 (tρ² + 1) / (tρ²) · ln( sqrt(tρ² + 1) / α ) ),
+        difference ± σ̂ · sqrt( 2 (tρ² + 1) / (t²ρ²) · ln( sqrt(tρ² + 1) / α ) )
+                   = difference ± sqrt(V) · sqrt( 2 (tρ² + 1) / (tρ²) · ln( sqrt(tρ² + 1) / α ) ),
 
-    t = n_o + n_h, V = p̃_o(1 − p̃_o)/n_o + p̃_h(1 − p̃_h)/n_h. It is Howard et al. 2021's normal-mixture
-    boundary sqrt((v + ρ') ln((v + ρ')/(ρ' α²))) in intrinsic time v = tσ², with ρ' = σ²/ρ².
+    t = n_o + n_h, V = p̃_o(1 − p̃_o)/n_o + p̃_h(1 − p̃_h)/n_h. Equivalently σ̂ · u(t)/t with Howard, Ramdas,
+    McAuliffe, Sekhon 2021's two-sided normal-mixture boundary u(v) = sqrt((v + ρ′) ln((v + ρ′)/(ρ′ α²))) for the
+    standardized sum, in intrinsic time v = t, ρ′ = 1/ρ².
     Tuning: ρ² = _sequence_rho_squared(α, 5,000), narrowest at 5,000 observations in all, about 1.55 times the
     Wald half-width there (3.04 vs 1.96), so a 4-point lift at 3,000 per arm is found in most runs.
     p̃ = (successes + ½)/(n + 1) per arm keeps an arm of all 0s or all 1s from giving a zero width; since

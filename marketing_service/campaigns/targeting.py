@@ -7,12 +7,14 @@ value first), then `holdout` or `offer`. The holdout is drawn from the customers
 hash of (campaign id, customerid), so offered and control customers come from the same population, and a
 rerun picks the same people.
 
-Explore (§14): a below-target customer whose hash number falls under `explore` is offered anyway (decision
-`offer`, stored as explored), unless suppressed or in cooldown, which win as for everyone. The hash number is
-the holdout's: the two draws never meet, since the holdout draws only among targets and explore only among
-the others. Explored offers do NOT count against `max_offers` and are never `over_budget` or `holdout`: the
-budget is for targeted offers, and explore is a stated extra share on top of it (at most about
-explore × below-target customers more).
+Explore (§14): a below-target customer whose hash number falls under `explore` is drawn into the explore share
+and offered anyway (decision `offer`), unless suppressed or in cooldown: `below_target` is checked first, so a
+drawn customer whose address is blocked stays `below_target` (never offered, never mailed), like an undrawn one.
+Every drawn customer is stored with `explored = 1` (offered or not), and the propensity of every below-target
+customer, drawn or not, blocked or not, is the explore share. The hash number is the holdout's: the two draws
+never meet, since the holdout draws only among targets and explore only among the others. Explored offers do
+NOT count against `max_offers` and are never `over_budget` or `holdout`: the budget is for targeted offers, and
+explore is a stated extra share on top of it (at most about explore × below-target customers more).
 """
 from __future__ import annotations
 
@@ -52,7 +54,8 @@ def is_target(settings: CampaignSettings, row: ScoredRow) -> bool:
 
 
 def is_explored(campaign_id: int, settings: CampaignSettings, row: ScoredRow) -> bool:
-    """Below target, and drawn into the explore share: offered anyway unless the address is blocked."""
+    """Below target, and drawn into the explore share (stored as `explored = 1`): offered anyway unless the
+    address is blocked, when the decision stays `below_target`."""
     return not is_target(settings, row) and hash_share(campaign_id, row.customerid) < settings.explore
 
 
@@ -69,8 +72,8 @@ def decide(campaign_id: int, settings: CampaignSettings, rows: Sequence[ScoredRo
     eligible = []
     for row in rows:
         if not is_target(settings, row):
-            explored = is_explored(campaign_id, settings, row)
-            decisions[row.customerid] = blocked.get(row.customerid, "offer") if explored else "below_target"
+            offered = is_explored(campaign_id, settings, row) and row.customerid not in blocked
+            decisions[row.customerid] = "offer" if offered else "below_target"
         elif row.customerid in blocked:
             decisions[row.customerid] = blocked[row.customerid]
         else:
@@ -89,9 +92,9 @@ def decide(campaign_id: int, settings: CampaignSettings, rows: Sequence[ScoredRo
 
 def propensity(decision: str, settings: CampaignSettings, explored: bool = False) -> float:
     """DESIGN §13/§14: the chance this design gave the customer an offer. A targeted customer (offered or in the
-    holdout) had 1 − holdout; every below-target one the explore share, whether drawn (`offer`, `explored`) or
-    not (`below_target`); the blocked and over-budget ones 0, explored or not (a suppressed address never
-    gets an offer)."""
+    holdout) had 1 − holdout; every below-target one the explore share, whether drawn and offered (`offer` with
+    `explored`) or not (`below_target`: undrawn, or drawn at a blocked address); a targeted customer who is
+    suppressed, in cooldown or over budget 0."""
     if decision == "offer":
         return settings.explore if explored else 1.0 - settings.holdout
     if decision == "holdout":

@@ -1,7 +1,12 @@
 """The uplift model of `mode = uplift` (DESIGN §14): a two-model (T-learner) logistic regression trained on the
 labelled customers of past campaigns, one model on those offered (`offer`, explored ones included) and one on
-those not offered (holdout, below target, blocked, over budget). Predicted uplift = P(churn | not offered) −
-P(churn | offered): the churn an offer prevents.
+those not offered: the holdout, and the below-target customers not drawn into the explore share (OFFERED and
+NOT_OFFERED below). Predicted uplift = P(churn | not offered) − P(churn | offered): the churn an offer prevents.
+
+Left out of both arms: `suppressed` (picked by unsubscribing, which the features do not see), `cooldown` (an offer
+from another campaign in the last 30 days: treated in fact), `over_budget`, and below-target customers drawn into
+the explore share but blocked (`below_target` with `explored = 1`: suppressed or in cooldown, as above). The
+undrawn below-target customers are a random share of all below-target ones (the hash), blocked or not.
 
 Features are churn's (feature_contract), encoded as churn's DictVectorizer sees them, categories one-hot,
 with the numbers (seniorcitizen included, a number to DictVectorizer) standardised on the history so one C
@@ -25,8 +30,12 @@ from marketing_service.storage import Connection
 MIN_PER_ARM = 200
 C = 1.0  # inverse L2 strength, scikit-learn's default; the features are standardised, so it is mild
 NUMBERS = (*BINARY, *NUMERIC)
-# Labelled rows of every campaign; the campaign being decided has no outcomes yet (they come after `done`).
-LABELLED = "FROM campaign_rows WHERE churned IS NOT NULL AND decision IS NOT NULL"
+# The two arms, defined once: the fit (from_history) and the count (arm_counts, the 200-per-arm check) use these.
+OFFERED = "decision = 'offer'"
+NOT_OFFERED = "(decision = 'holdout' OR (decision = 'below_target' AND explored = 0))"
+# Labelled rows of every campaign in either arm; the campaign being decided has no outcomes yet (they come after
+# `done`).
+LABELLED = f"FROM campaign_rows WHERE churned IS NOT NULL AND ({OFFERED} OR {NOT_OFFERED})"
 
 
 class NotEnoughHistory(ValueError):
@@ -128,9 +137,9 @@ def fit_uplift(records: Sequence[Mapping[str, Any]], offered: np.ndarray, churne
 
 
 def arm_counts(conn: Connection) -> tuple[int, int]:
-    """(offered, not offered) labelled customers of past campaigns: what a campaign in uplift mode may learn from."""
-    row = conn.execute("SELECT COUNT(*) FILTER (WHERE decision = 'offer'), COUNT(*) FILTER (WHERE decision != 'offer') "
-                       + LABELLED).fetchone()
+    """(offered, not offered) labelled customers of past campaigns in the arms from_history fits on: what a
+    campaign in uplift mode may learn from."""
+    row = conn.execute(f"SELECT COUNT(*) FILTER (WHERE {OFFERED}), COUNT(*) FILTER (WHERE NOT {OFFERED}) {LABELLED}").fetchone()
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -138,6 +147,6 @@ def from_history(conn: Connection) -> UpliftModel:
     """The model fitted on every labelled campaign row at this moment, in a fixed order (deterministic given
     the data); NotEnoughHistory when an arm is too small."""
     check_arms(*arm_counts(conn))
-    rows = conn.execute("SELECT features, decision, churned " + LABELLED + " ORDER BY campaign_id, customerid").fetchall()
-    return fit_uplift([json.loads(r[0]) for r in rows], np.array([r[1] == "offer" for r in rows]),
+    rows = conn.execute(f"SELECT features, {OFFERED}, churned {LABELLED} ORDER BY campaign_id, customerid").fetchall()
+    return fit_uplift([json.loads(r[0]) for r in rows], np.array([bool(r[1]) for r in rows]),
                       np.array([r[2] for r in rows], dtype=float))

@@ -66,7 +66,7 @@
   }
   function soon() {
     window.clearTimeout(timer);
-    timer = window.setTimeout(check, 300);
+    timer = window.setTimeout(check, 400);
   }
   ["file", "mode", "threshold", "acceptance", "horizon_months", "offer_cost", "max_offers", "holdout"].forEach(function (name) {
     var field = form.elements[name];

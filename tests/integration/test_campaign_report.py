@@ -50,13 +50,17 @@ def wald(y_o: np.ndarray, y_h: np.ndarray) -> list[float]:
     return [p_o - p_h - half, p_o - p_h + half]
 
 
-def sequence(y_o: np.ndarray, y_h: np.ndarray, alpha: float = 0.05, tuned_for: int = 5000) -> list[float]:
-    """The normal-mixture asymptotic confidence sequence (Waudby-Smith et al. 2024) as stats.py documents its
-    tuning: ρ² = (−2 ln α + ln(1 − 2 ln α)) / 5,000, p̃ = (successes + ½)/(n + 1) per arm."""
+def sequence(y_o: np.ndarray, y_h: np.ndarray, alpha: float = 0.05, rho2: float = 0.001587230920347513) -> list[float]:
+    """Howard, Ramdas, McAuliffe, Sekhon (2021)'s two-sided normal-mixture boundary in intrinsic time,
+    u(v) = sqrt((v + ρ′) ln((v + ρ′)/(ρ′ α²))), for the standardized sum of the t pseudo-outcomes (v = t, ρ′ = 1/ρ²,
+    ρ² = stats.py's stated tuning for 5,000 observations, written out), scaled back to the difference:
+    σ̂ · u(t)/t with σ̂² = t · V, V the per-arm variance p̃(1 − p̃)/n, p̃ = (successes + ½)/(n + 1)."""
+    t = y_o.size + y_h.size
     q_o, q_h = (y_o.sum() + 0.5) / (y_o.size + 1), (y_h.sum() + 0.5) / (y_h.size + 1)
-    variance = q_o * (1 - q_o) / y_o.size + q_h * (1 - q_h) / y_h.size
-    t_rho2 = (y_o.size + y_h.size) * (-2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))) / tuned_for
-    half = math.sqrt(variance) * math.sqrt(2 * (t_rho2 + 1) / t_rho2 * math.log(math.sqrt(t_rho2 + 1) / alpha))
+    sigma = math.sqrt(t * (q_o * (1 - q_o) / y_o.size + q_h * (1 - q_h) / y_h.size))
+    rho_prime = 1 / rho2
+    u = math.sqrt((t + rho_prime) * math.log((t + rho_prime) / (rho_prime * alpha**2)))
+    half = sigma * u / t
     difference = y_o.mean() - y_h.mean()
     return [max(-1.0, difference - half), min(1.0, difference + half)]
 
@@ -88,8 +92,15 @@ def labelled(marketing: Marketing) -> dict[str, Any]:
     posted = int(time.time())
     wait_for(lambda: int(time.time()) > posted, timeout=3, what="the next second")
     post_outcomes(marketing, status["id"], {c: churned[c] for c in ids[len(first):]})
-    return {"status": status, "rows": sorted(rows, key=lambda r: r["customerid"]), "churned": churned, "first": set(first),
+    return {"status": status, "rows": in_report_order(rows), "churned": churned, "first": set(first),
             "report": get_report(marketing, status["id"])}
+
+
+def in_report_order(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The report's order on every backend: a stable numpy sort of the customerid strings (code points), not SQL's
+    ORDER BY (a collation); uplift at k cuts through tied scores in it."""
+    order = np.argsort(np.array([r["customerid"] for r in rows], dtype=np.str_), kind="stable")
+    return [rows[i] for i in order]
 
 
 def arrays(rows: list[dict[str, str]], churned: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,7 +175,7 @@ def test_the_page_says_it_in_words_with_two_pictures(marketing: Marketing, label
     assert 'id="qini-chart"' in page and 'id="lift-chart"' in page and page.count('class="look"') == 2
     assert "more customers in 100 (95 % interval" in page or "more in 100 (95 % interval" in page
     assert "an interval that stays valid however often you look" in page and "The split went as designed" in page
-    assert "CUPED" in page and "Qini coefficient" in page and "Uplift at 30 %" in page
+    assert "CUPED" in page and "Qini coefficient" in page and "Uplift AUC" in page and "Uplift at 30 %" in page
 
 
 def test_before_outcomes_the_report_has_counts_and_nulls_then_flags_a_split_off_its_design(marketing: Marketing) -> None:
@@ -210,6 +221,9 @@ def test_the_plan_gives_the_split_and_its_minimum_detectable_effect(marketing: M
     expected = (Z + NormalDist().inv_cdf(0.8)) * math.sqrt(p * (1 - p) * (1 / small["offered"] + 1 / small["holdout"]))
     assert small["mde"] == pytest.approx(expected, rel=1e-12) and small["mde"] > 0.05
     assert "more than 5 points" in small["warning"]
+    # a budget keeps the highest expected values, so the MDE's base rate is theirs, not that of every target
+    budget = plan(marketing, telco_csv(300, prefix="PLS"), threshold="0.3", holdout="0.1", max_offers="20")
+    assert budget["targeted"] == 20 and budget["churn_rate"] > p
 
     large = plan(marketing, telco_csv(12_000, prefix="PLL"), threshold="0.3", holdout="0.5")
     assert (large["rows"], large["sampled"]) == (12_000, 5000)

@@ -1,6 +1,7 @@
 """The `explore` share of DESIGN §14 (campaigns/targeting.py): below-target customers drawn by the holdout's hash
 get the offer anyway, the same ones on a rerun, outside the budget and the holdout, never at a suppressed
-address; every below-target customer's propensity is the explore share (§13), and the campaign stores it."""
+address or in cooldown (such a drawn customer stays `below_target`); every drawn customer is stored as explored,
+every below-target customer's propensity is the explore share (§13), and the campaign stores it."""
 from __future__ import annotations
 
 import json
@@ -45,14 +46,19 @@ def test_explored_offers_are_outside_the_budget_and_the_holdout() -> None:
     assert targeted.count("offer") + targeted.count("holdout") == 1 and targeted.count("over_budget") == len(targets) - 1
 
 
-def test_a_suppressed_or_cooling_explored_customer_is_never_offered() -> None:
+def test_a_suppressed_or_cooling_explored_customer_stays_below_target_with_the_explore_propensity() -> None:
     settings = CampaignSettings(threshold=0.5, explore=0.5)
     drawn = [r for r in LOW[:2000] if is_explored(3, settings, r)]
-    blocked = {r.customerid: ("suppressed" if i % 2 else "cooldown") for i, r in enumerate(drawn)}
+    undrawn = [r for r in LOW[:2000] if not is_explored(3, settings, r)]
+    assert drawn and undrawn
+    blocked = {r.customerid: ("suppressed" if i % 2 else "cooldown") for i, r in enumerate([*drawn, *undrawn])}
     decisions = decide(3, settings, LOW[:2000], blocked)
-    assert "offer" not in decisions.values()
-    assert {decisions[c] for c in blocked} == {"suppressed", "cooldown"}
-    assert all(propensity(decisions[c], settings, explored=True) == 0.0 for c in blocked)
+    assert set(decisions.values()) == {"below_target"}, "below target is checked first, drawn or not"
+    assert all(propensity(decisions[r.customerid], settings, explored=True) == 0.5 for r in drawn)
+    assert all(propensity(decisions[r.customerid], settings) == 0.5 for r in undrawn)
+    targeted = row("T", 0.9)
+    assert decide(3, settings, [targeted], {"T": "cooldown"}) == {"T": "cooldown"}, "a blocked target: as before"
+    assert propensity("cooldown", settings) == 0.0
 
 
 def test_the_propensity_of_every_decision_with_an_explore_share() -> None:
@@ -78,7 +84,7 @@ def test_a_campaign_stores_explored_offers_with_the_explore_propensity(tmp_path:
     storage.init_db()
     settings = CampaignSettings(threshold=0.5, explore=0.3, holdout=0.0)
     ids = [f"E{i}" for i in range(300)]
-    suppressed = [c for c in ids if hash_share(1, c) < 0.3][:5]
+    suppressed = [*ids[:2], *[c for c in ids[10:] if hash_share(1, c) < 0.3][:4]]  # two targets, four drawn
     conn = storage.connect()
     with conn.transaction():
         conn.execute("INSERT INTO campaigns (id, name, status, settings, created_at, updated_at)"
@@ -99,10 +105,14 @@ def test_a_campaign_stores_explored_offers_with_the_explore_propensity(tmp_path:
     targeted, below = ids[:10], ids[10:]
     assert all(stored[c]["decision"] == "offer" and stored[c]["explored"] == 0 and stored[c]["propensity"] == 1.0
                for c in targeted if c not in suppressed)
+    assert all(stored[c]["decision"] == "suppressed" and stored[c]["propensity"] == 0.0 and stored[c]["explored"] == 0
+               for c in targeted if c in suppressed)
     explored = [c for c in below if stored[c]["explored"]]
-    assert explored and all(stored[c]["decision"] == "offer" and stored[c]["propensity"] == pytest.approx(0.3)
-                            and stored[c]["offer_id"] is not None and logged[c] == pytest.approx(0.3) for c in explored)
-    assert all(stored[c]["propensity"] == pytest.approx(0.3) for c in below if stored[c]["decision"] == "below_target")
-    assert all(stored[c]["decision"] == "suppressed" and stored[c]["propensity"] == 0.0 and not stored[c]["explored"]
-               for c in suppressed if c in below)
+    assert explored == [c for c in below if hash_share(1, c) < 0.3], "explored = drawn, offered or not"
+    assert all(stored[c]["propensity"] == pytest.approx(0.3) for c in below)
+    blocked = [c for c in explored if c in suppressed]
+    assert blocked and all(stored[c]["decision"] == "below_target" and stored[c]["offer_id"] is None for c in blocked)
+    assert all(stored[c]["decision"] == "offer" and stored[c]["offer_id"] is not None and logged[c] == pytest.approx(0.3)
+               for c in explored if c not in suppressed)
+    assert {c for c in below if stored[c]["decision"] == "offer"} == set(explored) - set(suppressed)
     assert not offered_to & {f"{c.lower()}@example.com" for c in suppressed}

@@ -1,6 +1,7 @@
 """The uplift model of DESIGN §14 (campaigns/uplift_model.py): its numpy logistic regression is scikit-learn's,
-the T-learner recovers a known heterogeneous effect, 100k rows fit in seconds, and a thin history is refused by
-name, at creation and when the campaign is decided."""
+the T-learner recovers a known heterogeneous effect, it learns only from the offered and the not offered (holdout,
+undrawn below-target customers: never suppressed, cooldown, over-budget or drawn-but-blocked rows), and a thin
+history is refused by name, at creation and when the campaign is decided."""
 from __future__ import annotations
 
 import json
@@ -85,8 +86,9 @@ def storage(tmp_path: Path) -> SqliteStorage:
     return opened
 
 
-def add_campaign(storage: SqliteStorage, settings: CampaignSettings, rows: list[tuple]) -> int:
-    """A campaign whose rows are scored; rows are (customerid, features, decision, churned)."""
+def add_campaign(storage: SqliteStorage, settings: CampaignSettings, rows: list[tuple], explored: int = 0) -> int:
+    """A campaign whose rows are scored; rows are (customerid, features, decision, churned), all stored with
+    `explored`."""
     conn = storage.connect()
     with conn.transaction():
         campaign_id = int(conn.execute("INSERT INTO campaigns (name, status, settings, created_at, updated_at)"
@@ -94,8 +96,10 @@ def add_campaign(storage: SqliteStorage, settings: CampaignSettings, rows: list[
                                        (json.dumps(settings.as_dict()),)).fetchone()[0])
         conn.executemany(
             "INSERT INTO campaign_rows (campaign_id, line, customerid, name, email, features, scored, churn_probability,"
-            " churn, expected_value, model_version, decision, churned) VALUES (?, ?, ?, '', ?, ?, 1, 0.5, 1, 0, 'v1', ?, ?)",
-            [(campaign_id, i + 2, c, f"{c}@example.com", json.dumps(f), d, y) for i, (c, f, d, y) in enumerate(rows)])
+            " churn, expected_value, model_version, decision, churned, explored)"
+            " VALUES (?, ?, ?, '', ?, ?, 1, 0.5, 1, 0, 'v1', ?, ?, ?)",
+            [(campaign_id, i + 2, c, f"{c}@example.com", json.dumps(f), d, y, explored)
+             for i, (c, f, d, y) in enumerate(rows)])
     conn.close()
     return campaign_id
 
@@ -130,3 +134,35 @@ def test_an_uplift_campaign_is_decided_by_the_model_fitted_at_finish_or_fails_na
         assert r["expected_value"] == pytest.approx(value)
         assert r["decision"] == ("offer" if value > 0 else "below_target")
     assert 0 < sum(r["decision"] == "offer" for r in stored) < len(stored)
+
+
+def test_only_the_offered_and_the_truly_not_offered_teach_the_model(storage: SqliteStorage) -> None:
+    """Suppressed (picked by unsubscribing), cooldown (offered by another campaign: treated in fact), over-budget
+    and drawn-but-blocked below-target rows are in neither arm: all churned here, they would inflate
+    P(churn | not offered) and so every predicted uplift, yet neither the counts nor the fit move."""
+    settings = CampaignSettings(mode="uplift", holdout=0.2)
+    rng = np.random.default_rng(21)
+    history = customers(2000, rng)
+    base, effect = logits(history)
+    offered = rng.random(len(history)) < 0.5
+    churned = rng.random(len(history)) < sigmoid(base + effect * offered)
+    below = rng.random(len(history)) < 0.5  # half the not offered were below target, half held out
+    add_campaign(storage, settings, [(f"H{i}", r, "offer" if o else ("below_target" if b else "holdout"), int(y))
+                                     for i, (r, o, b, y) in enumerate(zip(history, offered, below, churned, strict=True))])
+    conn = storage.connect()
+    counts, model = uplift_model.arm_counts(conn), uplift_model.from_history(conn)
+    assert counts == (int(offered.sum()), int((~offered).sum()))
+
+    blocked = customers(1200, rng)
+    decisions = ("suppressed", "cooldown", "over_budget")
+    add_campaign(storage, settings, [(f"B{i}", r, decisions[i % 3], 1) for i, r in enumerate(blocked[:900])])
+    add_campaign(storage, settings, [(f"D{i}", r, "below_target", 1) for i, r in enumerate(blocked[900:])], explored=1)
+    assert uplift_model.arm_counts(conn) == counts
+    test = customers(2000, np.random.default_rng(22))
+    assert np.array_equal(uplift_model.from_history(conn).predict(test), model.predict(test))
+    conn.close()
+
+    # What they would have done in the not-offered arm: a visibly different model.
+    biased = fit_uplift([*history, *blocked], np.concatenate([offered, np.zeros(len(blocked), bool)]),
+                        np.concatenate([churned, np.ones(len(blocked))]))
+    assert biased.predict(test).mean() > model.predict(test).mean() + 0.1

@@ -26,12 +26,12 @@ def test_images_run_as_a_non_root_user(dockerfile: str) -> None:
     assert users and users[-1].split(":")[0] not in ("0", "root")
 
 
-def test_every_marketing_module_imports_without_scikit_learn_scipy_or_pandas() -> None:
-    """The marketing image carries numpy but no scikit-learn, scipy or pandas (its lock categories have none): an
-    import of one, say through the feature contract or a statistic, would stop the container at start while every
-    test here passed."""
+def test_every_marketing_module_imports_without_scikit_learn_scipy_pandas_or_requests() -> None:
+    """The marketing image carries numpy but no scikit-learn, scipy, pandas or requests (its lock categories have
+    none): an import of one, say through the feature contract or a statistic, would stop the container at start
+    while every test here passed."""
     probe = ("import sys, pkgutil, importlib\n"
-             "sys.modules.update(dict.fromkeys(['sklearn', 'scipy', 'pandas']))\n"
+             "sys.modules.update(dict.fromkeys(['sklearn', 'scipy', 'pandas', 'requests']))\n"
              "import marketing_service\n"
              "for m in pkgutil.walk_packages(marketing_service.__path__, 'marketing_service.'):\n"
              "    importlib.import_module(m.name)\n")

@@ -125,8 +125,7 @@ def main() -> int:
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    markdown = report.markdown(results)
-    (RESULTS / "latest.md").write_text(markdown)
+    markdown = report.write(results, RESULTS)
     sys.stdout.write(markdown)
     return 0
 

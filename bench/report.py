@@ -1,15 +1,17 @@
-"""Turn bench results into the Markdown table committed under bench/results/."""
+"""Turn bench results into the Markdown table committed under bench/results/, and the chart beside it."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from bench import shadow
+from bench import chart, shadow
 
 TARGET_LABELS = {"ours": "churn service (ours)", "ours_no_drift": "churn service, drift off (DRIFT_WINDOW=0)",
                  "flask_floor": "Flask floor (constant JSON)",
                  "wsgi_floor": "bare WSGI", "textbook": "textbook predict.py",
                  "flask_floor_plain": "Flask floor under plain `gunicorn -w 2`",
                  "textbook_plain": "textbook predict.py under plain `gunicorn -w 2`"}
+CHART = "latest.svg"  # beside latest.md, which links it
 
 
 def _headline(predict: dict[str, Any], conns: int) -> str:
@@ -41,6 +43,7 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
         *[_headline(predict, c) for c in results["settings"]["connections"]], "",
         "## POST /predict over HTTP, every target (under our gunicorn settings unless the label says plain)", "",
+        f"![Throughput and p99 latency of POST /predict against connections, every target]({CHART})", "",
         "| target | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|",
     ]
     for conns in results["settings"]["connections"]:
@@ -73,3 +76,11 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("shadow"):  # None when its training failed; absent from runs made before it
         lines += [shadow.markdown(results["shadow"])]
     return "\n".join(lines)
+
+
+def write(results: dict[str, Any], directory: Path) -> str:
+    """Write latest.md and the chart it links into `directory`, from the same results; return the Markdown."""
+    text = markdown(results)
+    (directory / CHART).write_text(chart.draw(results, TARGET_LABELS))
+    (directory / "latest.md").write_text(text)
+    return text

@@ -41,7 +41,9 @@ class PostgresStack(Compose):
         up = subprocess.run([*self.base, "up", "-d", "--no-build"], cwd=REPO, env=self.env, capture_output=True,
                             text=True, timeout=300)
         if up.returncode != 0:
-            return f"up failed: {up.stderr[-1500:]}"
+            logs = subprocess.run([*self.base, "logs", "--no-color", "--tail", "20"], cwd=REPO, env=self.env,
+                                  capture_output=True, text=True, timeout=60).stdout
+            return f"up failed: {up.stderr[-1500:]}\nlogs:\n{logs[-3000:]}"
         try:
             for url in self.instances:
                 wait_for(lambda url=url: self.ready(url), timeout=180, what=f"marketing at {url} ready on PostgreSQL")

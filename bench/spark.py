@@ -6,6 +6,8 @@ them, written once to a temp Parquet. Spark: `python -m churn_service.spark` on 
 outside (JVM start included) and by the job's own summary line (after Spark is up). HTTP: the churn service
 under its shipped gunicorn config (2 workers) with a few client threads posting the same rows, 1000 per
 request, JSON encoded as they go. Both answers are checked to agree on how many customers churn.
+`--baseline DIR` also runs the job of another checkout (e.g. `git worktree add /tmp/before HEAD~1`) on the
+same table in every round, so a change to the job is measured before and after under the same load.
 """
 from __future__ import annotations
 
@@ -50,16 +52,18 @@ def build_table(spark: Any, rows: int, path: Path) -> list[dict[str, Any]]:
     return [r.asDict() for r in base.orderBy("idx").drop("idx").collect()]
 
 
-def run_spark_job(registry: Path, table: Path, out: Path) -> dict[str, Any]:
+def run_spark_job(registry: Path, table: Path, out: Path, checkout: Path = REPO) -> dict[str, Any]:
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "churn_service.spark", "--registry", str(registry),
-                           "--input", str(table), "--output", str(out)], cwd=REPO, capture_output=True, text=True)
+                           "--input", str(table), "--output", str(out)], cwd=checkout, capture_output=True, text=True)
     wall = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(f"spark_score failed ({done.returncode}): {done.stderr[-2000:]}")
     line = next(line for line in done.stderr.splitlines() if line.startswith("spark_score: "))
     log.info("%s", line)
-    scored, rejected, seconds, startup = SUMMARY.search(line).groups()
+    match = SUMMARY.search(line)
+    assert match is not None, line
+    scored, rejected, seconds, startup = match.groups()
     return {"rows": int(scored), "rejected": int(rejected), "job_seconds": float(seconds),
             "spark_start_seconds": float(startup), "wall_seconds": round(wall, 2),
             "rows_per_s": round(int(scored) / float(seconds)), "rows_per_s_wall": round(int(scored) / wall),
@@ -113,6 +117,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{h['rows']:,} | {h['seconds']:.1f} | {h['rows_per_s']:,} |", "",
         f"Spark / HTTP: {results['ratio_job']:.2f}× (job only), {results['ratio_wall']:.2f}× (whole command). "
         f"Both said churn for {results['churn_spark'][0]:,} customers in every run (HTTP errors: {h['errors']}).", "",
+        *baseline_lines(results),
         f"Best of {len(results['runs']['spark'])} alternated rounds. Every run (rows/s, 1-minute load average at its "
         "start): Spark " + ", ".join(f"{r['rows_per_s']:,} (load {r['load_1min']:.1f})" for r in results["runs"]["spark"])
         + "; HTTP " + ", ".join(f"{r['rows_per_s']:,} (load {r['load_1min']:.1f})" for r in results["runs"]["http"]) + ".",
@@ -120,12 +125,26 @@ def markdown(results: dict[str, Any]) -> str:
     ])
 
 
+def baseline_lines(results: dict[str, Any]) -> list[str]:
+    if "baseline" not in results["runs"]:
+        return []
+    before, after = results["baseline"], results["spark"]
+    return [f"Before and after, the job alone, alternated in the same rounds: baseline checkout "
+            f"{before['rows_per_s']:,} rows/s (runs: " + ", ".join(f"{r['rows_per_s']:,}" for r in results["runs"]["baseline"])
+            + f"), this checkout {after['rows_per_s']:,} rows/s: {after['rows_per_s'] / before['rows_per_s']:.2f}×.", ""]
+
+
 def measure(work: Path, base: list[dict[str, Any]], url: str, rows: int, clients: int,
-            rounds: int) -> dict[str, list[dict[str, Any]]]:
+            rounds: int, baseline: Path | None) -> dict[str, list[dict[str, Any]]]:
     """Spark and HTTP alternated round by round, so a busy neighbour slows both alike; the load average
     at the start of each run is kept beside it."""
-    runs: dict[str, list[dict[str, Any]]] = {"spark": [], "http": []}
+    runs: dict[str, list[dict[str, Any]]] = {"spark": [], "http": [], **({"baseline": []} if baseline else {})}
     for round_no in range(1, rounds + 1):
+        if baseline is not None:
+            log.info("round %d/%d: the baseline's Spark job", round_no, rounds)
+            load = os.getloadavg()[0]
+            runs["baseline"].append({**run_spark_job(work / "registry", work / "customers.parquet",
+                                                     work / f"baseline-{round_no}", baseline), "load_1min": load})
         log.info("round %d/%d: Spark job", round_no, rounds)
         load = os.getloadavg()[0]
         runs["spark"].append({**run_spark_job(work / "registry", work / "customers.parquet", work / f"scores-{round_no}"),
@@ -144,6 +163,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated rounds; the best of each is kept (default 2)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose job runs too, alternated (before/after)")
     args = parser.parse_args()
     from churn_service.spark.job import start_spark  # pyspark only now, and under the job's settings
 
@@ -157,7 +177,8 @@ def main() -> int:
             log.info("writing %d rows to Parquet", args.rows)
             base = build_table(spark, args.rows, work / "customers.parquet")
             with Gunicorn("churn_service", {"MODEL_REGISTRY": str(work / "registry")}, workers=2) as churn:
-                runs = measure(work, base, f"{churn.url}/predict/batch", args.rows, args.clients, args.rounds)
+                runs = measure(work, base, f"{churn.url}/predict/batch", args.rows, args.clients, args.rounds,
+                               args.baseline)
             churn_spark = [spark.read.parquet(str(work / f"scores-{r}")).where("decision").count()
                            for r in range(1, args.rounds + 1)]
         finally:
@@ -170,6 +191,9 @@ def main() -> int:
                "churn_spark": churn_spark, "churn_http": [r["churn"] for r in runs["http"]],
                "ratio_job": best_spark["rows_per_s"] / best_http["rows_per_s"],
                "ratio_wall": best_spark["rows_per_s_wall"] / best_http["rows_per_s"]}
+    if args.baseline is not None:
+        results["baseline"] = max(runs["baseline"], key=lambda r: r["rows_per_s"])
+        results["ratio_before_after"] = best_spark["rows_per_s"] / results["baseline"]["rows_per_s"]
     counts = {*churn_spark, *results["churn_http"]}
     if len(counts) != 1 or any(r["rows"] != args.rows for r in [*runs["spark"], *runs["http"]]):
         log.error("the two paths disagree: churn %s by Spark, %s over HTTP", churn_spark, results["churn_http"])

@@ -4,13 +4,15 @@
         --output OUT [--format parquet|csv] [--rejects REJ] [--overwrite] [--master local[*]] [--conf K=V ...]
 
 The model is the registry's CURRENT one (or `--model PATH`), loaded and verified on the driver by the
-service's own loader, then broadcast to the executors as its compiled scorer. Every row goes through the
-feature contract and that scorer, so a probability equals what `/predict/batch` answers for the same row.
+service's own loader, then broadcast to the executors as its compiled scorer. Rows reach Python as Arrow
+batches (`mapInArrow`) and go through the feature contract and the model's column kernel (`columns.py`), so a
+probability equals what `/predict/batch` answers for the same row. The executors get this repository's
+packages from the job itself (`ship.py`), so `--master spark://...` works on a cluster as `local[*]` does.
 OUT gets customerid, probability, decision, model_version; rows that fail validation go to REJ (default
 OUT with `-rejects` added to its name) as customerid, reason, record. Exit 0 when the job ran (rejects
 included), 2 for an unusable input, output or model (one line, before Spark starts), 1 if Spark failed.
 
-pyspark is imported only here, inside the functions that need it: the churn image has no Spark.
+pyspark and pyarrow are imported only inside the functions that need them: the churn image has neither.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 import warnings
 from functools import partial
@@ -28,7 +31,8 @@ from typing import Any
 from churn_service.model.artifact import ArtifactError
 from churn_service.registry import current_model_path
 from churn_service.serving import load_serving
-from churn_service.spark.rows import CORRUPT_COLUMN, REJECTED, SCORED, BroadcastModel, score_partition
+from churn_service.spark.rows import CORRUPT_COLUMN, REJECTED, SCORED, BroadcastModel
+from churn_service.spark.ship import package_zip
 
 log = logging.getLogger("spark_score")
 
@@ -111,21 +115,22 @@ def read_table(spark: Any, path: Path, input_format: str) -> Any:
 
 
 def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool) -> Any:
-    """One DataFrame of outcomes, cached, so the scores and the rejects are written from a single pass."""
+    """One DataFrame of outcomes, cached, so the scores and the rejects are written from a single pass. The
+    rows reach Python as Arrow batches (`mapInArrow`) and are checked and scored column by column."""
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
+
+    from churn_service.spark.columns import score_partition  # pyarrow, like pyspark, is only the job's
 
     parallelism = spark.sparkContext.defaultParallelism
     if table.rdd.getNumPartitions() < parallelism:  # a single CSV file is one partition: use every core
         table = table.repartition(parallelism)
     broadcast = spark.sparkContext.broadcast(model)
-    as_json = table.select(F.to_json(F.struct("*"), {"ignoreNullFields": "false"}).alias("row"))
-    outcomes = as_json.rdd.mapPartitions(partial(score_partition, model=broadcast, from_csv=from_csv))
-    schema = StructType([StructField("status", StringType(), False), StructField("customerid", StringType()),
+    schema = StructType([StructField("status", StringType()), StructField("customerid", StringType()),
                          StructField("probability", DoubleType()), StructField("decision", BooleanType()),
                          StructField("reason", StringType()), StructField("record", StringType())])
-    return spark.createDataFrame(outcomes, schema, verifySchema=False).persist(StorageLevel.MEMORY_AND_DISK)
+    outcomes = table.mapInArrow(partial(score_partition, model=broadcast, from_csv=from_csv), schema)
+    return outcomes.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def write(frame: Any, path: Path, fmt: str, overwrite: bool) -> None:
@@ -141,15 +146,18 @@ def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
     started = time.monotonic()
     spark = start_spark(args.master, args.conf)
     try:
-        ready = time.monotonic()
-        outcomes = score_table(spark, read_table(spark, args.input, args.input_format), model, args.input_format == "csv")
-        counts = {row["status"]: row["count"] for row in outcomes.groupBy("status").count().collect()}
-        scored = outcomes.where(F.col("status") == SCORED).select(
-            "customerid", "probability", "decision", F.lit(model.version).alias("model_version"))
-        write(scored, args.output, args.format, args.overwrite)
-        write(outcomes.where(F.col("status") == REJECTED).select("customerid", "reason", "record"),
-              args.rejects, args.format, args.overwrite)
-        done = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="churn-spark-") as shipped:
+            spark.sparkContext.addPyFile(str(package_zip(Path(shipped))))  # the executors' copy of our code
+            ready = time.monotonic()
+            outcomes = score_table(spark, read_table(spark, args.input, args.input_format), model,
+                                   args.input_format == "csv")
+            counts = {row["status"]: row["count"] for row in outcomes.groupBy("status").count().collect()}
+            scored = outcomes.where(F.col("status") == SCORED).select(
+                "customerid", "probability", "decision", F.lit(model.version).alias("model_version"))
+            write(scored, args.output, args.format, args.overwrite)
+            write(outcomes.where(F.col("status") == REJECTED).select("customerid", "reason", "record"),
+                  args.rejects, args.format, args.overwrite)
+            done = time.monotonic()
     finally:
         spark.stop()
     return {"scored": counts.get(SCORED, 0), "rejected": counts.get(REJECTED, 0),

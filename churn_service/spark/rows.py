@@ -1,12 +1,12 @@
-"""What each Spark partition runs: table rows through the feature contract and the service's own scorer.
+"""The row-at-a-time path of a Spark partition: every row the column path (`columns.py`) cannot vouch for.
 
-Kept free of pyspark so it can be read and tested without a JVM, and so a row is validated and scored by
-exactly the code behind `/predict/batch` (`parse_record`, then `Scorer.score_many`): that, not a second
-implementation in Spark SQL, is why the job's probabilities equal the service's.
+Kept free of pyspark so it can be read and tested without a JVM. A row here is validated and scored by
+exactly the code behind `/predict/batch` (`parse_record`, then `Scorer.score_many`), so a rejected row gets
+the service's own reason, and a row this path scores after all gets the service's own probability.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,6 @@ from feature_contract import InvalidRecord, churns, parse_record
 
 SCORED, REJECTED = "scored", "rejected"
 CORRUPT_COLUMN = "_corrupt_record"  # Spark fills it (CSV, PERMISSIVE mode) for a line with the wrong field count
-CHUNK = 1000  # records per score_many call: the size at which the service's batch path was measured
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class BroadcastModel:
 Outcome = tuple[str, str | None, float | None, bool | None, str | None, str | None]
 
 
-def _plain(value: Any, from_csv: bool) -> Any:
+def plain(value: Any, from_csv: bool) -> Any:
     """CSV: Spark reads an empty field as null, where the service's CSV readers see "" (a blank totalcharges
     is 0 there), so null is read back as ""."""
     return "" if value is None and from_csv else value
@@ -54,41 +53,20 @@ def _parse(raw: dict[str, Any]) -> dict[str, Any] | str:
     return record
 
 
-def _scored(model: BroadcastModel, records: list[dict[str, Any]]) -> Iterator[Outcome]:
-    threshold = model.threshold
-    for record, probability in zip(records, model.scorer.score_many(records), strict=True):
-        yield (SCORED, record["customerid"], probability, churns(probability, threshold), None, None)
-
-
-def score_lines(lines: Iterable[str], model: BroadcastModel, from_csv: bool) -> Iterator[Outcome]:
-    """Every row, one JSON object per line, comes out once: scored (in chunks, as `/predict/batch` scores)
-    or rejected with its reason and the row as read."""
+def score_rows(rows: list[dict[str, Any]], model: BroadcastModel, from_csv: bool) -> Iterator[Outcome]:
+    """Each row (as the table holds it, `CORRUPT_COLUMN` included) scored or rejected with its reason and
+    the row as read, to fix and resubmit."""
     pending: list[dict[str, Any]] = []
-    for line in lines:
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:  # e.g. a decimal beyond a double's range
-            yield (REJECTED, None, None, None, f"unreadable row: {exc}", line)
-            continue
+    for row in rows:
         corrupt = row.pop(CORRUPT_COLUMN, None)
-        raw = {key: _plain(value, from_csv) for key, value in row.items()} if from_csv else row
+        raw = {key: plain(value, from_csv) for key, value in row.items()} if from_csv else row
         if corrupt is not None:
             yield _reject(raw, "malformed CSV line: its number of fields differs from the header's", corrupt)
             continue
         parsed = _parse(raw)
         if isinstance(parsed, str):
-            yield _reject(raw, parsed, line)
-            continue
-        pending.append(parsed)
-        if len(pending) == CHUNK:
-            yield from _scored(model, pending)
-            pending = []
-    if pending:
-        yield from _scored(model, pending)
-
-
-def score_partition(rows: Iterable[Any], model: Any, from_csv: bool) -> Iterator[Outcome]:
-    """`mapPartitions` entry point: one-column Rows holding each table row as JSON (Spark's `to_json`, which
-    keeps every type JSON has and costs far less than building a Row object per customer), outcomes out;
-    `model` is the Broadcast of a BroadcastModel."""
-    return score_lines((line for (line,) in rows), model.value, from_csv)
+            yield _reject(raw, parsed, orjson.dumps(row, default=str).decode())
+        else:
+            pending.append(parsed)
+    for record, probability in zip(pending, model.scorer.score_many(pending) if pending else [], strict=True):
+        yield (SCORED, record["customerid"], probability, churns(probability, model.threshold), None, None)

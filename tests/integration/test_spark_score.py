@@ -53,7 +53,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    """The test's own Spark, to write a Parquet table and read the job's Parquet output (no pyarrow here)."""
+    """The test's own Spark, to write a Parquet table and read the job's Parquet output."""
     from pyspark.sql import SparkSession
 
     session = (SparkSession.builder.master("local[2]").appName("test-spark-score")
@@ -196,3 +196,43 @@ def test_a_table_spark_cannot_read_is_one_error_line_and_exit_1(registry: Path, 
     [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert error.startswith("error: Spark failed: ") and "Parquet" in error and "o30" not in error
     assert not (tmp_path / "out").exists()
+
+
+ODD = {  # per column, values the column path must read exactly as the contract does, or leave to the row path
+    "tenure": ["5", " 5 ", "5.0", "5.5", "", "-1", "1e1", "NaN", "1201", "0012"],
+    "MonthlyCharges": ["29.85", " 29.85", "", "inf", "1_000", "100000.0000000001", "0.1", "7"],
+    "TotalCharges": ["", " ", "29.85", "1e3", "abc", "10000000", "10000000.5", "3.14159265358979323846"],
+    "SeniorCitizen": ["0", "1", "true", " False", "1.0", "2", ""],
+    "Contract": ["Month-to-month", " ONE year", "two_year", "Forever", ""],
+    "customerID": ["X-1", "", "x" * 64, "x" * 65],
+}
+
+
+def test_the_column_path_decides_as_the_row_path_does(registry: Path) -> None:
+    """Every odd spelling, blank and out-of-range value, in a CSV's string columns and in typed ones: the
+    Arrow column path gives each row the outcome the service's row path gives it (scores equal, reasons equal)."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    from churn_service.model.kernel import build_kernel
+    from churn_service.registry import current_model_path
+    from churn_service.serving import load_serving
+    from churn_service.spark.columns import score_batch
+    from churn_service.spark.rows import BroadcastModel, score_rows
+
+    serving = load_serving(current_model_path(registry))
+    model = BroadcastModel(serving.version, serving.threshold, serving.scorer)
+    base = data_rows()[:40]
+    rows = [{**base[i % len(base)], column: value, "customerID": f"C{column}{i}"}
+            for column, values in ODD.items() for i, value in enumerate(values)]
+    rows += [{**base[i], "customerID": ODD["customerID"][i]} for i in range(4)]
+    typed = [{**row, "tenure": int(row["tenure"]), "MonthlyCharges": float(row["MonthlyCharges"]),
+              "SeniorCitizen": int(row["SeniorCitizen"])} for row in base]
+    typed += [{**typed[0], "tenure": None}, {**typed[1], "tenure": 5.0}, {**typed[2], "tenure": 5.5},
+              {**typed[3], "MonthlyCharges": float("nan")}, {**typed[4], "SeniorCitizen": 2}]
+    for table, from_csv in ((rows, True), (rows[:-3], False), (typed, False)):
+        batch = pa.RecordBatch.from_pylist(table)
+        by_columns = score_batch(batch, model, build_kernel(model.scorer), from_csv).to_pylist()
+        by_rows = [dict(zip(("status", "customerid", "probability", "decision", "reason", "record"), outcome,
+                            strict=True)) for outcome in score_rows(batch.to_pylist(), model, from_csv)]
+        assert sorted(by_columns, key=repr) == sorted(by_rows, key=repr)
+        assert {o["status"] for o in by_columns} == {"scored", "rejected"}

@@ -1,6 +1,7 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
 `python -m bench mail [--offers N] [--postgres]`: the Jepsen-style mail check at scale instead (bench/mail.py).
 `python -m bench shadow`: what a SHADOW challenger costs /predict, alone (bench/shadow.py; also part of the full run).
+`python -m bench chart`: redraw bench/results/latest.md and latest.svg from latest.json, without measuring.
 `python -m bench campaign [--rows N] [--max-offers N]`: a 100,000-row campaign end to end, then its report timed
 (bench/campaign.py; also `python -m bench.campaign`).
 `python -m bench campaign-report [--rows N]`: the experiment report's assembly over N labelled customers in process
@@ -137,6 +138,9 @@ if __name__ == "__main__":
         sys.exit(mail.main(sys.argv[2:]))
     if sys.argv[1:2] == ["shadow"]:
         sys.exit(shadow.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["chart"]:  # redraw latest.svg from latest.json, no bench run
+        report.write(json.loads((RESULTS / "latest.json").read_text()), RESULTS)
+        sys.exit(0)
     if sys.argv[1:2] == ["campaign"]:
         from bench import campaign
 

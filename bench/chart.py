@@ -1,21 +1,15 @@
 """Draw the bench's POST /predict results as one self-contained SVG: throughput and p99 latency against connections.
 
 Hand-written SVG, no plotting library, so the picture under bench/results/ costs no dependency and reads the same
-in a browser and on GitHub. `python -m bench.chart` redraws latest.svg from latest.json without re-running the bench.
+in a browser and on GitHub. `python -m bench chart` redraws latest.svg from latest.json without re-running the bench.
 """
 from __future__ import annotations
 
-import json
-import logging
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from harness import REPO
-
-log = logging.getLogger("bench.chart")
 Scale = Callable[[float], float]
 PANEL_W, PANEL_H, TOP, ROW = 430, 300, 105, 24
 LEFTS = (90, 630)  # the two panels' plot areas; the legend's two columns line up with them
@@ -175,19 +169,3 @@ def draw(results: dict[str, Any], labels: Mapping[str, str] | None = None) -> st
                       for c, p in ordered])
     out += _legend(rows, labels, styles, legend_top)
     return "\n".join(out + ["</svg>", ""])
-
-
-def main() -> int:
-    """Redraw bench/results/latest.svg from latest.json (the labels are the report's)."""
-    from bench import report  # report imports this module to write the chart beside latest.md
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    results_dir = REPO / "bench" / "results"
-    results = json.loads((results_dir / "latest.json").read_text())
-    (results_dir / "latest.svg").write_text(draw(results, report.TARGET_LABELS))
-    log.info("wrote %s", results_dir / "latest.svg")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

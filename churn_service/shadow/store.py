@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from http_common.init_lock import taking_turns
+
 FILE_NAME = "shadow.sqlite"
 CHUNK = 5000  # records encoded and inserted at a time
 ID_LENGTH = 32  # a prediction_id: uuid4().hex (web/prediction_ids.py)
@@ -40,7 +42,9 @@ class ShadowStore:
         folder.mkdir(parents=True, exist_ok=True)
         self.path, self.keep = folder / FILE_NAME, keep
         self.trim_batch = min(keep // 10, 10_000)
-        with closing(self.connect()) as conn:  # several workers may create it at once: the first writer's id wins
+        # The workers of an instance boot together and create it at once: they take turns (a worker that met
+        # "database is locked" here failed to boot, and gunicorn stopped the service); the first one's id wins.
+        with taking_turns(self.path), closing(self.connect()) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
             for statement in filter(str.strip, SCHEMA.split(";")):

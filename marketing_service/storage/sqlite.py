@@ -7,7 +7,6 @@ read-then-upgrade; busy_timeout makes a locked database a wait, not an error. Wr
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import threading
@@ -17,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from http_common.init_lock import taking_turns
 from marketing_service.storage.group_commit import GroupCommitter
 from marketing_service.storage.protocol import Connection as AnyConnection
 from marketing_service.storage.sqlite_schema import migrate
@@ -92,17 +92,11 @@ def connect(path: Path, busy_timeout_ms: int = 15_000, write_queue: WriteQueue |
 
 
 def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
-    """Create the file and tables; safe to run from every worker, and every instance, at once.
-
-    The workers of one gunicorn master boot together and reach this together. Without a lock between
-    them, SQLite answers one of two processes racing on a brand-new file "database is locked" at once,
-    busy timeout or not (33 of 400 such races here); that worker fails to boot and gunicorn then stops
-    the whole service. So initialisation takes turns on a lock file beside the database; the kernel
-    releases it if its holder dies."""
+    """Create the file and tables; safe to run from every worker, and every instance, at once: the workers of
+    one gunicorn master boot together, so they take turns (http_common/init_lock.py; without it 33 of 400
+    races here failed a worker's boot)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(path.name + ".init-lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with taking_turns(path):
         conn = connect(path, max(busy_timeout_ms, 5_000))
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -111,8 +105,6 @@ def init_db(path: Path, busy_timeout_ms: int = 15_000) -> None:
                 migrate(conn)
         finally:
             conn.close()
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 class SqliteStorage:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 import yaml
 from flask.testing import FlaskClient
@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from churn_service import create_app
 from churn_service.config import ChurnConfig
 from churn_service.drift.thresholds import ALERT, THRESHOLDS, WARN
+from churn_service.model.kernel import build_kernel
 from churn_service.serving import load_serving
-from churn_service.spark.rows import BroadcastModel, score_lines
+from churn_service.spark.columns import score_batch
+from churn_service.spark.rows import BroadcastModel, score_rows
 from feature_contract import CUSTOMER_ID_MAX, InvalidRecord, all_customer_ids, is_customer_id, parse_record, parse_record_in_full
 from marketing_service.customers.records import customer_id
 from marketing_service.offers.targets import is_target
@@ -118,9 +120,14 @@ def every_paths_decision(service: FlaskClient, folder: Path, probability: float)
     assert {answer["churn_probability"] for answer in answers.values()} == {probability}
     serving = load_serving(folder / "model.bin")
     model = BroadcastModel(serving.version, serving.threshold, serving.scorer)
-    (spark,) = score_lines([orjson.dumps({**LIKELY_CHURNER, "customerid": "C-1"}).decode()], model, from_csv=False)
-    assert spark[2] == probability, spark
-    decisions["spark job"] = bool(spark[3])
+    record = {**LIKELY_CHURNER, "customerid": "C-1"}
+    (row,) = score_rows([record], model, from_csv=False)  # the job's path for a row the column path passes on
+    assert row[2] == probability, row
+    decisions["spark job, row path"] = bool(row[3])
+    (column,) = score_batch(pa.RecordBatch.from_pylist([record]), model, build_kernel(serving.scorer),
+                            from_csv=False).to_pylist()
+    assert (column["status"], column["probability"]) == ("scored", probability), column
+    decisions["spark job, column path"] = column["decision"]
     decisions["marketing, campaign threshold"] = is_target("threshold", serving.threshold, False, probability, 0.0)
     return decisions
 

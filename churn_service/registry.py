@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from churn_service.model.artifact import ArtifactError
 from churn_service.serving import Serving, load_serving
+from http_common.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +91,13 @@ class ModelFollower:
         self.get_serving, self.set_serving = get_serving, set_serving
         self.refusals: list[str] = []
         self._refused: tuple[str, Fingerprint] | None = None  # the version refused, as its files were then
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{pointer.lower()}-follower", daemon=True)
+        self._ticker = Periodic(f"{pointer.lower()}-follower", poll_s, self.poll)
 
     def start(self) -> None:
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
-            self.poll()
+        self._ticker.stop()
 
     def poll(self) -> None:
         """`check`, with any failure logged: a bad file never stops the following; the old model keeps serving."""

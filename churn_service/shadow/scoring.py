@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from churn_service.model.kernel import BatchKernel, ParsedBatch
 from churn_service.model.scoring import Scorer
 from churn_service.shadow.store import ShadowStore
+from http_common.periodic import Periodic
 
 log = logging.getLogger(__name__)
 PENDING_MAX = 100_000  # records waiting to be scored; an empty queue takes one request of any size
@@ -54,8 +55,7 @@ class ShadowScoring:
         self._lock = threading.Lock()
         self._pending: list[Handed] = []
         self._waiting = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shadow-scoring", daemon=True)
+        self._ticker = Periodic("shadow-scoring", DRAIN_S, self._drain_logged)
         self._conn: sqlite3.Connection | None = None
 
     def scoring_beside(self, champion: str) -> Challenger | None:
@@ -79,19 +79,16 @@ class ShadowScoring:
             self.dropped.inc(count)
 
     def start(self) -> None:
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._ticker.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(DRAIN_S):
-            try:
-                self.drain()
-            except Exception:  # never let one bad batch stop the scoring; its records are lost and counted
-                log.exception("shadow scoring failed")
+    def _drain_logged(self) -> None:
+        try:
+            self.drain()
+        except Exception:  # never let one bad batch stop the scoring; its records are lost and counted
+            log.exception("shadow scoring failed")
 
     def drain(self) -> int:
         """Score and store everything waiting; the number of records stored."""

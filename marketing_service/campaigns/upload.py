@@ -37,7 +37,10 @@ def csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, Customer | Refusal]]:
     text = io.TextIOWrapper(io.BufferedReader(_Rejoined(head, stream)), encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        first = next(reader, None)  # None: nothing after the BOM (a bare StopIteration would end this generator)
+        if first is None:
+            raise UploadError("the file is empty")
+        header = [h.strip().lower() for h in first]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise UploadError(f"the header has no column {', '.join(missing)} (found: {', '.join(header)[:300]})")

@@ -209,6 +209,17 @@ def test_a_file_that_turns_bad_after_several_batches_leaves_nothing(marketing_ap
     assert [count(marketing_app.db, f"SELECT COUNT(*) FROM {t}") for t in tables] == before  # noqa: S608
 
 
+@pytest.mark.parametrize("body", [b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n", b" \n\t\n", b"\xef\xbb\xbfcustomerid\n\xef\xbf\xbd"])
+def test_a_file_with_no_usable_header_is_a_422_and_stores_nothing(marketing_app: InProcess, body: bytes) -> None:
+    # A bare byte-order mark was a 500 once (the fuzzer's find): the CSV reader had no first row to give.
+    before = count(marketing_app.db, "SELECT COUNT(*) FROM campaigns")
+    answer = marketing_app.post("/api/campaigns", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(body), "customers.csv", "text/csv"), "name": "\U000f6275"})
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.json()["error"]["details"][0]["field"] == "file"
+    assert count(marketing_app.db, "SELECT COUNT(*) FROM campaigns") == before
+
+
 def test_a_log_mail_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
     """The disk fills mid-write (RLIMIT_FSIZE: a real write(2) failing with EFBIG after 1 KiB)."""
     mailer = LogMailer(tmp_path / "mail")

@@ -33,8 +33,8 @@ def _best_us_per_record(fn: Callable[[], Any], records_per_call: int, min_time: 
 
 def run(model_path: Path, data_path: Path) -> dict[str, float]:
     loaded = load_artifact(model_path)
-    dv, model = loaded.dv, loaded.model
-    compiled = CompiledLogistic(dv, model)
+    dv, model = loaded.estimators()  # the real scikit-learn pair, the textbook path
+    compiled = CompiledLogistic(loaded.dv, loaded.model)
     with open(data_path, newline="") as f:
         records = [model_features(parse_record(row)) for row in csv.DictReader(f)]
     one, batch = records[0], records[:1000]

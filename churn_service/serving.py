@@ -38,7 +38,7 @@ def load_serving(model_path: Path) -> Serving:
     """Verify and compile an artifact; ArtifactError (one line) for anything that must not be served."""
     model = load_artifact(model_path)
     try:
-        scorer = build_scorer(model.dv, model.model)
+        scorer = build_scorer(model)
     except ValueError as exc:  # e.g. a model using features outside the contract
         raise ArtifactError(f"{model_path}: {exc}") from None
     try:  # the manifest's statistics were checked at load; this is the last guard, not the check

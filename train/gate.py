@@ -29,7 +29,7 @@ def _served(registry: Registry, version: str) -> tuple[Any, Any]:
         served = load_artifact(registry.root / version / "model.bin")
     except ArtifactError as exc:
         raise RegistryError(f"the current model {version} cannot be evaluated: {exc}") from None
-    return served.dv, served.model
+    return served.estimators()  # the real scikit-learn pair: the gate scores with predict_proba
 
 
 def _auc(dv: Any, model: Any, records: Sequence[dict[str, Any]], labels: Any) -> float:

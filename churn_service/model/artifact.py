@@ -1,7 +1,10 @@
 """Load the model artifact only after proving it is the one the manifest describes.
 
 The SHA-256 check catches a swapped or corrupted file; the restricted unpickler catches a pickle that
-would run code even when someone rewrote the manifest to match it.
+would run code even when someone rewrote the manifest to match it. The two estimators come out as their
+pickled state (FittedState), not as scikit-learn objects: the compiled scorer and the reasons read only
+their arrays, and importing scikit-learn (with SciPy) costs each process about 90 MB. `estimators()` gives
+the real pair when a model needs scikit-learn to score.
 """
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import json
 import logging
 import pickle
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
-
-import sklearn
 
 from churn_service.model.manifest import ManifestInvalid, check_manifest
 
@@ -42,11 +45,51 @@ class ArtifactError(Exception):
     """The artifact must not be served; the message is the one-line reason."""
 
 
+class FittedState:
+    """A pickled estimator's attributes (coef_, feature_names_, …), set as pickle restores them."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:  # called only for what the state lacks; says so to mypy too
+        raise AttributeError(f"{type(self).__name__} has no {name}")
+
+
+class DictVectorizerState(FittedState):
+    pass
+
+
+class LogisticRegressionState(FittedState):
+    pass
+
+
+STAND_INS: dict[tuple[str, str], type[FittedState]] = {
+    ("sklearn.feature_extraction._dict_vectorizer", "DictVectorizer"): DictVectorizerState,
+    ("sklearn.linear_model._logistic", "LogisticRegression"): LogisticRegressionState,
+}
+
+
 class RestrictedUnpickler(pickle.Unpickler):
+    """Only ALLOWED_GLOBALS; with `stand_ins`, the estimators as FittedState (no scikit-learn import)."""
+
+    def __init__(self, file: io.BytesIO, stand_ins: bool = False):
+        super().__init__(file)
+        self.stand_ins = stand_ins
+
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ALLOWED_GLOBALS:
             raise ArtifactError(f"model.bin refers to {module}.{name}, which a churn model never needs; refusing it")
+        if self.stand_ins and (module, name) in STAND_INS:
+            return STAND_INS[module, name]
         return super().find_class(module, name)
+
+
+def installed_sklearn() -> str:
+    """The installed scikit-learn's version, read from its metadata (importing it would cost the 90 MB)."""
+    try:
+        return package_version("scikit-learn")
+    except PackageNotFoundError:
+        return "not installed"
 
 
 @dataclass(frozen=True)
@@ -55,6 +98,12 @@ class LoadedModel:
     model: Any
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    payload: bytes = field(default=b"", repr=False)  # the verified pickle, for estimators()
+
+    def estimators(self) -> tuple[Any, Any]:
+        """The real scikit-learn (DictVectorizer, model): for a model the compiled scorer cannot take."""
+        dv, model = RestrictedUnpickler(io.BytesIO(self.payload)).load()
+        return dv, model
 
     @property
     def version(self) -> str:
@@ -94,7 +143,7 @@ def load_artifact(model_path: Path) -> LoadedModel:
             f"{model_path} has sha256 {digest[:12]}… but its manifest expects {manifest['sha256'][:12]}…; refusing to load it"
         )
     try:
-        loaded = RestrictedUnpickler(io.BytesIO(payload)).load()
+        loaded = RestrictedUnpickler(io.BytesIO(payload), stand_ins=True).load()
     except ArtifactError:
         raise
     except Exception as exc:  # a malformed pickle can raise nearly anything; none of it may start the service
@@ -102,10 +151,8 @@ def load_artifact(model_path: Path) -> LoadedModel:
     if not (isinstance(loaded, tuple) and len(loaded) == 2):
         raise ArtifactError(f"{model_path} must hold a (DictVectorizer, model) tuple")
     warnings: list[str] = []
-    trained_with = manifest.get("sklearn_version")
-    if trained_with != sklearn.__version__:
-        warnings.append(
-            f"model trained with scikit-learn {trained_with}, serving with {sklearn.__version__}: retrain or pin"
-        )
+    trained_with, installed = manifest.get("sklearn_version"), installed_sklearn()
+    if trained_with != installed:
+        warnings.append(f"model trained with scikit-learn {trained_with}, serving with {installed}: retrain or pin")
         log.warning("VERSION MISMATCH: %s", warnings[-1])
-    return LoadedModel(loaded[0], loaded[1], manifest, warnings)
+    return LoadedModel(loaded[0], loaded[1], manifest, warnings, payload)

@@ -1,8 +1,9 @@
 """Turn parsed records into churn probabilities.
 
 A (DictVectorizer, LogisticRegression) pair is compiled into per-field weight lookups, so one record
-scores as sigmoid(b + Σw) in plain Python (no arrays built) and a batch as a few numpy gathers.
-Any other estimator falls back to scikit-learn's own transform + predict_proba.
+scores as sigmoid(b + Σw) in plain Python (no arrays built) and a batch as a few numpy gathers; it is read
+from the pickled state, so serving it never imports scikit-learn. Any other estimator falls back to
+scikit-learn's own transform + predict_proba.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
+from churn_service.model.artifact import LoadedModel, LogisticRegressionState
 from feature_contract import FEATURES
 
 
@@ -32,7 +33,8 @@ def _sigmoid(z: float) -> float:
 class CompiledLogistic:
     """Weights looked up by `field=value` (categories) or multiplied by the value (numbers)."""
 
-    def __init__(self, dv: Any, model: LogisticRegression):
+    def __init__(self, dv: Any, model: Any):
+        """`dv`, `model`: fitted estimators or their FittedState (only the arrays are read)."""
         coef = np.asarray(model.coef_, dtype=float)[0]
         self.bias = float(model.intercept_[0])
         self.categorical: dict[str, dict[str, float]] = {}
@@ -90,7 +92,8 @@ class SklearnScorer:
         return self.model.predict_proba(self.dv.transform(features))[:, 1].astype(float).tolist()
 
 
-def build_scorer(dv: Any, model: Any) -> Scorer:
-    if type(model) is LogisticRegression and len(model.classes_) == 2 and hasattr(dv, "feature_names_"):
+def build_scorer(loaded: LoadedModel) -> Scorer:
+    dv, model = loaded.dv, loaded.model
+    if isinstance(model, LogisticRegressionState) and len(model.classes_) == 2 and hasattr(dv, "feature_names_"):
         return CompiledLogistic(dv, model)
-    return SklearnScorer(dv, model)
+    return SklearnScorer(*loaded.estimators())

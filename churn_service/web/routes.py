@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sklearn
 from flask import Blueprint, current_app, jsonify, request
 
+from churn_service.model.artifact import installed_sklearn
 from churn_service.serving import Serving
 from churn_service.state import ChurnState
 from churn_service.web.answer import answer_columns, answer_records
@@ -105,7 +105,7 @@ def model_info():
     state = _state()
     serving = state.serving
     challenger = state.shadow.scoring_beside(serving.version)
-    return jsonify({**serving.model.manifest, "installed_sklearn_version": sklearn.__version__,
+    return jsonify({**serving.model.manifest, "installed_sklearn_version": installed_sklearn(),
                     "warnings": state.warnings(), "shadow": None if challenger is None else challenger.version})
 
 

@@ -6,11 +6,20 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import requests
+import sklearn
+from sklearn.linear_model import LogisticRegression
 
+from feature_contract import model_features, parse_record
+from harness import REPO
 from tests.helpers import Gunicorn
+from tests.samples import LOYAL_CUSTOMER as LOYAL
 
 
 def copy_artifact(model_dir: Path, target: Path) -> Path:
@@ -83,3 +92,44 @@ def test_scikit_learn_version_mismatch_is_reported_loudly(model_dir: Path, tmp_p
         info = requests.get(f"{server.url}/model", timeout=5).json()
         assert any("0.24.2" in w for w in info["warnings"])
         assert "VERSION MISMATCH" in server.output()
+
+
+def test_the_trained_model_is_served_without_importing_scikit_learn(model_dir: Path) -> None:
+    # Importing scikit-learn (and SciPy) costs every worker about 90 MB; the compiled scorer reads only the
+    # pickled arrays, so a worker that scores, explains and batches never needs it.
+    script = (
+        "import json, sys\n"
+        "from churn_service.app import create_app\n"
+        "client = create_app().test_client()\n"
+        f"record = {json.dumps(LOYAL)}\n"
+        "answers = [client.post('/predict?explain=true', json=record).status_code,\n"
+        "           client.post('/predict/batch', json={'customers': [record] * 3}).status_code,\n"
+        "           client.get('/model').get_json()['installed_sklearn_version']]\n"
+        "print(json.dumps([answers, sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))]))\n"
+    )
+    env = {**os.environ, "MODEL_PATH": str(model_dir / "model.bin"), "PROMETHEUS_MULTIPROC_DIR": ""}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers, imported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answers == [200, 200, sklearn.__version__]
+    assert imported == []
+
+
+def test_a_model_the_scorer_cannot_compile_is_scored_by_scikit_learn(model_dir: Path, tmp_path: Path) -> None:
+    # Three classes: no weight table to compile, so the service falls back to predict_proba (DESIGN §3).
+    model_path = copy_artifact(model_dir, tmp_path)
+    dv, _ = pickle.loads((model_dir / "model.bin").read_bytes())
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(300, len(dv.feature_names_)))
+    model = LogisticRegression(max_iter=1000).fit(features, rng.integers(0, 3, size=300))
+    payload = pickle.dumps((dv, model))
+    model_path.write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    rewrite_manifest(model_path, sha256=digest, version=digest[:12])
+    expected = model.predict_proba(dv.transform([model_features(parse_record(LOYAL))]))[0, 1]
+    with Gunicorn("churn_service", {"MODEL_PATH": str(model_path)}) as server:
+        answer = requests.post(f"{server.url}/predict", json=LOYAL, timeout=10)
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["churn_probability"] == pytest.approx(expected, abs=1e-9)
+        assert answer.json()["model_version"] == digest[:12]

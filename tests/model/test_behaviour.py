@@ -14,7 +14,7 @@ from tests.samples import LIKELY_CHURNER, LOYAL_CUSTOMER, ZOOMCAMP_CUSTOMER
 @pytest.fixture(scope="module")
 def scorer(model_dir: Path) -> Scorer:
     loaded = load_artifact(model_dir / "model.bin")
-    return build_scorer(loaded.dv, loaded.model)
+    return build_scorer(loaded)
 
 
 def score(scorer: Scorer, raw: dict) -> float:

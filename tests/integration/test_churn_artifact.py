@@ -107,7 +107,8 @@ def test_the_trained_model_is_served_without_importing_scikit_learn(model_dir: P
         "           client.get('/model').get_json()['installed_sklearn_version']]\n"
         "print(json.dumps([answers, sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))]))\n"
     )
-    env = {**os.environ, "MODEL_PATH": str(model_dir / "model.bin"), "PROMETHEUS_MULTIPROC_DIR": ""}
+    env = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+           "MODEL_PATH": str(model_dir / "model.bin")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
                           cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]

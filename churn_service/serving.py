@@ -39,7 +39,7 @@ def load_serving(model_path: Path) -> Serving:
     model = load_artifact(model_path)
     try:
         scorer = build_scorer(model)
-    except ValueError as exc:  # e.g. a model using features outside the contract
+    except (AttributeError, ValueError) as exc:  # features outside the contract, state without coef_ …
         raise ArtifactError(f"{model_path}: {exc}") from None
     try:  # the manifest's statistics were checked at load; this is the last guard, not the check
         drift = drift_bins(model.manifest)

@@ -84,12 +84,13 @@ class RestrictedUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def installed_sklearn() -> str:
-    """The installed scikit-learn's version, read from its metadata (importing it would cost the 90 MB)."""
+def installed_sklearn() -> str | None:
+    """The installed scikit-learn's version, read from its metadata (importing it would cost the 90 MB);
+    None where it is not installed (the churn image: the compiled scorer reads the pickled arrays)."""
     try:
         return package_version("scikit-learn")
     except PackageNotFoundError:
-        return "not installed"
+        return None
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,14 @@ class LoadedModel:
     payload: bytes = field(default=b"", repr=False)  # the verified pickle, for estimators()
 
     def estimators(self) -> tuple[Any, Any]:
-        """The real scikit-learn (DictVectorizer, model): for a model the compiled scorer cannot take."""
-        dv, model = RestrictedUnpickler(io.BytesIO(self.payload)).load()
+        """The real scikit-learn (DictVectorizer, model): for a model the compiled scorer cannot take. The
+        churn image carries no scikit-learn (serving never needs it for a churn model): such a model is
+        refused there with the reason."""
+        try:
+            dv, model = RestrictedUnpickler(io.BytesIO(self.payload)).load()
+        except ImportError:
+            raise ArtifactError(f"model {self.version} is not a binary LogisticRegression over a DictVectorizer, so"
+                                " only scikit-learn can score it, and it is not installed here") from None
         return dv, model
 
     @property
@@ -152,7 +159,7 @@ def load_artifact(model_path: Path) -> LoadedModel:
         raise ArtifactError(f"{model_path} must hold a (DictVectorizer, model) tuple")
     warnings: list[str] = []
     trained_with, installed = manifest.get("sklearn_version"), installed_sklearn()
-    if trained_with != installed:
+    if installed is not None and trained_with != installed:
         warnings.append(f"model trained with scikit-learn {trained_with}, serving with {installed}: retrain or pin")
         log.warning("VERSION MISMATCH: %s", warnings[-1])
     return LoadedModel(loaded[0], loaded[1], manifest, warnings, payload)

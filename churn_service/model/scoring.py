@@ -94,6 +94,7 @@ class SklearnScorer:
 
 def build_scorer(loaded: LoadedModel) -> Scorer:
     dv, model = loaded.dv, loaded.model
-    if isinstance(model, LogisticRegressionState) and len(model.classes_) == 2 and hasattr(dv, "feature_names_"):
+    if isinstance(model, LogisticRegressionState) and len(getattr(model, "classes_", ())) == 2 \
+            and hasattr(dv, "feature_names_"):
         return CompiledLogistic(dv, model)
     return SklearnScorer(*loaded.estimators())

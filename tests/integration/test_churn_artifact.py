@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,9 +118,10 @@ def test_the_trained_model_is_served_without_importing_scikit_learn(model_dir: P
     assert imported == []
 
 
-def test_a_model_the_scorer_cannot_compile_is_scored_by_scikit_learn(model_dir: Path, tmp_path: Path) -> None:
-    # Three classes: no weight table to compile, so the service falls back to predict_proba (DESIGN §3).
-    model_path = copy_artifact(model_dir, tmp_path)
+def three_class_model(model_dir: Path, target: Path) -> tuple[Path, Any, Any]:
+    """A (DictVectorizer, 3-class LogisticRegression) artifact with a matching manifest: no weight table
+    to compile, so only scikit-learn can score it."""
+    model_path = copy_artifact(model_dir, target)
     dv, _ = pickle.loads((model_dir / "model.bin").read_bytes())
     rng = np.random.default_rng(7)
     features = rng.normal(size=(300, len(dv.feature_names_)))
@@ -128,9 +130,36 @@ def test_a_model_the_scorer_cannot_compile_is_scored_by_scikit_learn(model_dir: 
     model_path.write_bytes(payload)
     digest = hashlib.sha256(payload).hexdigest()
     rewrite_manifest(model_path, sha256=digest, version=digest[:12])
+    return model_path, dv, model
+
+
+def test_a_model_the_scorer_cannot_compile_is_scored_by_scikit_learn(model_dir: Path, tmp_path: Path) -> None:
+    model_path, dv, model = three_class_model(model_dir, tmp_path)  # DESIGN §3: the fallback to predict_proba
+    digest = json.loads(model_path.with_name("model.json").read_text())["sha256"]
     expected = model.predict_proba(dv.transform([model_features(parse_record(LOYAL))]))[0, 1]
     with Gunicorn("churn_service", {"MODEL_PATH": str(model_path)}) as server:
         answer = requests.post(f"{server.url}/predict", json=LOYAL, timeout=10)
         assert answer.status_code == 200, answer.text[:300]
         assert answer.json()["churn_probability"] == pytest.approx(expected, abs=1e-9)
         assert answer.json()["model_version"] == digest[:12]
+
+
+def test_without_scikit_learn_the_model_is_served_and_one_that_needs_it_refused(model_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    # The churn image carries no scikit-learn; here an import blocker stands in for its absence.
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['sklearn'] = None\n")
+    env = {"PYTHONPATH": f"{blocker}{os.pathsep}{REPO}"}
+    with Gunicorn("churn_service", {**env, "MODEL_PATH": str(model_dir / "model.bin")}) as server:
+        answer = requests.post(f"{server.url}/predict", json=LOYAL, timeout=10)
+        assert answer.status_code == 200 and 0 < answer.json()["churn_probability"] < 1, answer.text[:300]
+    (tmp_path / "three").mkdir()
+    model_path, _, _ = three_class_model(model_dir, tmp_path / "three")
+    server = Gunicorn("churn_service", {**env, "MODEL_PATH": str(model_path)}).start(wait=False)
+    try:
+        assert server.wait_exit() != 0
+        line = reason_line(server.output())
+    finally:
+        server.stop()
+    assert "only scikit-learn can score it" in line and "not installed" in line

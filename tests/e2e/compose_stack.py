@@ -27,8 +27,10 @@ BASE_IMAGE_TIMEOUT_S = 900
 FIRST_TEST_BUDGET_S = BASE_IMAGE_TIMEOUT_S + BUILD_TIMEOUT_S + 300 + 180 + 600
 # The two layouts a base image may have (DESIGN §6): tag, and how scripts/build-base-image.sh makes it offline.
 BASE_IMAGES = {"debian": "python:3.11-slim", "official": "churn-system/python-official-layout:3.11-slim"}
-# marketing: the base (145 MB) + Flask, psycopg and numpy (~56 MB with its test folders pruned: DESIGN §14's statistics).
-MAX_IMAGE_MB = {"churn": 450, "marketing": 240}
+# churn: the base (152 MB official layout) + Flask and numpy, no scikit-learn or SciPy (209 MB measured; issue 30's
+# target is 250). marketing: the base + Flask, psycopg and numpy (~56 MB with its test folders pruned: DESIGN §14's
+# statistics and uplift model need it), 234 MB; issue 30's 200 would need them without numpy.
+MAX_IMAGE_MB = {"churn": 250, "marketing": 240}
 
 
 def docker_available() -> bool:

@@ -1,11 +1,15 @@
 """`python -m bench`: measure scoring and serving side by side in one run, print and save the table.
 `python -m bench mail [--offers N] [--postgres]`: the Jepsen-style mail check at scale instead (bench/mail.py).
+`python -m bench marketing [--postgres]`: marketing's POST /api/customers alone (bench/marketing.py; also part of
+the full run, on SQLite and PostgreSQL).
 `python -m bench shadow`: what a SHADOW challenger costs /predict, alone (bench/shadow.py; also part of the full run).
 `python -m bench chart`: redraw bench/results/latest.md and latest.svg from latest.json, without measuring.
 `python -m bench campaign [--rows N] [--max-offers N]`: a 100,000-row campaign end to end, then its report timed
 (bench/campaign.py; also `python -m bench.campaign`).
 `python -m bench campaign-report [--rows N]`: the experiment report's assembly over N labelled customers in process
 (bench/campaign_report.py).
+`python -m bench servers`: gunicorn (gthread, sync) against Granian's WSGI mode for both services, and the guarantees
+we rely on checked under each (bench/servers.py; its speed tables are also part of the full run).
 
 Our service runs as shipped (its gunicorn config: 2 gthread workers, access log off). The references run
 twice: under that same config, and as their users run them (plain `gunicorn -w 2 app`: sync workers,
@@ -23,8 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import inprocess, machine, report, shadow, train
-from bench.campaign import marketing_token
+from bench import inprocess, machine, marketing, report, shadow, train
+from bench import servers as server_bench  # `servers` names the targets' runners below
 from bench.sample import CUSTOMER
 from feature_contract import parse_record
 from harness import DATA, REPO, wrk
@@ -91,17 +95,10 @@ def batch(model_path: Path, duration: float) -> dict[str, Any]:
     return {**measured.as_dict(), "records_per_s": measured.requests_per_s * 1000}
 
 
-def marketing(model_path: Path, duration: float, workdir: Path) -> dict[str, Any]:
-    template = json.dumps({**CUSTOMER, "customerid": "__ID__", "email": "bench@example.com", "name": "Bench"})
-    template = template.replace("%", "%%").replace("__ID__", "%s")
-    with Gunicorn("churn_service", {"MODEL_PATH": str(model_path)}, workers=2) as churn:
-        env = {"CHURN_URL": churn.url, "MARKETING_DB": str(workdir / "bench.db"), "MAIL_DIR": str(workdir / "mail")}
-        with Gunicorn("marketing_service", env, workers=2) as server:
-            log.info("marketing POST /api/customers (churn behind it), 8 connections")
-            marketer = {"Authorization": f"Bearer {marketing_token(server)}"}  # an importing script's token
-            measured = wrk.run(f"{server.url}/api/customers", 8, duration, unique_template=template,
-                               headers=marketer).as_dict()
-            return {**measured, "workers_pss_mib": pss_mib(worker_pids(server.proc.pid))}
+def marketing_rows(model_path: Path, duration: float, workdir: Path) -> dict[str, Any]:
+    """POST /api/customers on SQLite ("marketing") and on PostgreSQL ("marketing_postgres"), in one run."""
+    measured = marketing.measure(model_path, duration, workdir, marketing.BACKENDS)
+    return {"marketing": measured["sqlite"], "marketing_postgres": measured["postgres"]}
 
 
 def main() -> int:
@@ -121,8 +118,10 @@ def main() -> int:
             "in_process": inprocess.run(model_path, DATA),
             "predict": serving(model_path, connections, args.duration, args.rounds),
             "batch": batch(model_path, args.duration),
-            "marketing": marketing(model_path, args.duration, workdir),
+            **marketing_rows(model_path, args.duration, workdir),
             "shadow": shadow.run(args.duration, args.rounds),
+            "servers": server_bench.run(model_path, workdir, [c for c in connections if c > 1] or connections,
+                                        args.duration, args.rounds),
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -136,6 +135,10 @@ if __name__ == "__main__":
         from bench import mail
 
         sys.exit(mail.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["marketing"]:
+        sys.exit(marketing.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["servers"]:
+        sys.exit(server_bench.main(sys.argv[2:]))
     if sys.argv[1:2] == ["shadow"]:
         sys.exit(shadow.main(sys.argv[2:]))
     if sys.argv[1:2] == ["chart"]:  # redraw latest.svg from latest.json, no bench run

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import chart, shadow
+from bench import chart, servers, shadow
 
 TARGET_LABELS = {"ours": "churn service (ours)", "ours_no_drift": "churn service, drift off (DRIFT_WINDOW=0)",
                  "flask_floor": "Flask floor (constant JSON)",
@@ -71,10 +71,16 @@ def markdown(results: dict[str, Any]) -> str:
         f"{b['p50_ms']:.1f} | {b['p99_ms']:.1f} | {b['errors']} |",
         f"| marketing POST /api/customers (churn behind it), 8 connections | {mk['requests_per_s']:.0f} | "
         f"{mk['requests_per_s']:.0f} | {mk['p50_ms']:.2f} | {mk['p99_ms']:.2f} | {mk['errors']} |",
-        "",
     ]
+    if results.get("marketing_postgres"):  # absent from runs made before it
+        pg = results["marketing_postgres"]
+        lines += [f"| the same on PostgreSQL (fsync and synchronous_commit on) | {pg['requests_per_s']:.0f} | "
+                  f"{pg['requests_per_s']:.0f} | {pg['p50_ms']:.2f} | {pg['p99_ms']:.2f} | {pg['errors']} |"]
+    lines += [""]
     if results.get("shadow"):  # None when its training failed; absent from runs made before it
         lines += [shadow.markdown(results["shadow"])]
+    if results.get("servers"):  # absent from runs made before it
+        lines += [servers.markdown(results["servers"])]
     return "\n".join(lines)
 
 

@@ -46,10 +46,14 @@ class Gunicorn:
         self.log = tempfile.NamedTemporaryFile(prefix=f"{service}-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, wait: bool = True) -> Gunicorn:
+    def command(self) -> list[str]:
+        """The server's command line (another server's runner, harness/granian.py, replaces it)."""
         settings = ["-w", str(self.workers)] if self.plain else ["-c", f"{self.service}/gunicorn.conf.py"]
+        return [sys.executable, "-m", "gunicorn", *settings, "--bind", f"127.0.0.1:{self.port}", self.app]
+
+    def start(self, wait: bool = True) -> Gunicorn:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *settings, "--bind", f"127.0.0.1:{self.port}", self.app],
+            self.command(),
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         RUNNING.append(self)

@@ -27,6 +27,7 @@ from marketing_service.web.access import install_access
 from marketing_service.web.admin import admin
 from marketing_service.web.api import api
 from marketing_service.web.errors import error_page, storage_busy
+from marketing_service.web.fast_submit import FastSubmit
 from marketing_service.web.headers import security_headers
 from marketing_service.web.health import ChurnUpCollector, health
 from marketing_service.web.login import login
@@ -97,6 +98,7 @@ def create_app(config: MarketingConfig | None = None) -> Flask:
     for blueprint in (web, api, health, unsubscribe, campaigns_api, campaigns_web, login, admin, mail_events,
                       outcomes_api, campaign_report):
         app.register_blueprint(blueprint)
+    app.wsgi_app = FastSubmit(app, app.wsgi_app, app.extensions["marketing"])  # type: ignore[method-assign]
     if config.background:
         background.start()
     logging.getLogger(__name__).info("marketing ready: churn at %s, %s mailer, db %s",

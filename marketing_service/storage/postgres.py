@@ -87,7 +87,9 @@ class PgConnection:
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         cursor = self._conn().cursor()
         params = [tuple(p) for p in seq]
-        if params:
+        if len(params) == 1:  # psycopg's executemany sets up a pipeline: for one row, more work than the row
+            cursor.execute(to_pyformat(sql), params[0])
+        elif params:
             cursor.executemany(to_pyformat(sql), params)
         return cursor
 

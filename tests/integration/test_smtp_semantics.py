@@ -177,7 +177,10 @@ def test_the_rate_spreads_sends_across_workers(conn: Connection, tmp_path: Path)
             deliver_due(other, mailer, policy, lease_s=30, links=LINKS)
         gaps = [b - a for a, b in itertools.pairwise(server.times)]
     other.close()
-    assert len(server.received) == 5 and min(gaps) > 0.4, gaps
+    # Slots are 0.5 s apart; the server sees each message a dialogue later, which a loaded machine stretches
+    # unevenly: five sends span four slots (less one dialogue's jitter), and no two share a slot.
+    assert len(server.received) == 5, gaps
+    assert server.times[-1] - server.times[0] > 1.8 and min(gaps) > 0.25, gaps
 
 
 def test_the_ambiguous_counter_is_on_metrics(churn: Gunicorn, tmp_path: Path) -> None:

@@ -32,15 +32,24 @@ def server_settings(port: int, threads: int) -> ServerSettings:
         sys.exit(f"refusing to start: {exc}")
 
 
+_MADE: dict[str, str] = {}  # service -> the directory this master made
+
+
 def make_metrics_dir(service: str, parent: str | None) -> str:
     """A fresh directory of our own for prometheus_client's multiprocess files, made before the library is
     imported. It lives inside `parent` (PROMETHEUS_MULTIPROC_DIR, from the server settings) when that is set
     (a writable volume under a read-only root), and only this directory is ever removed: nothing else there
-    is touched. Setting the variable hands the directory to the workers' config and to prometheus_client."""
+    is touched. Setting the variable hands the directory to the workers' config and to prometheus_client.
+    A SIGHUP makes the master read its config file again: it keeps the directory it made, so the counters,
+    the drift window and the shadow store outlive the reload (a new one, inside the old, lost them)."""
+    made = _MADE.get(service)
+    if made and os.path.isdir(made):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        return made
     if parent:
         os.makedirs(parent, exist_ok=True)
     path = tempfile.mkdtemp(prefix=f"{service}-metrics-", dir=parent)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _MADE[service] = path
     return path
 
 

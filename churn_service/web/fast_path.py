@@ -20,7 +20,7 @@ import orjson
 from churn_service.state import ChurnState
 from churn_service.web.answer import answer_records
 from feature_contract import parse_canonical
-from http_common.errors import PARSED_BODY, ApiError, is_json_type, parse_json
+from http_common.errors import is_json_type, parse_for_app
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
@@ -65,12 +65,10 @@ class FastPredict:
 
     def _answer(self, environ: dict, raw: bytes, explain: bool) -> bytes | None:
         """The response body for a canonical record, or None to let the Flask route decide."""
-        try:
-            body = parse_json(raw)
-        except ApiError as exc:
-            environ[PARSED_BODY] = exc
+        parsed = parse_for_app(environ, raw)
+        if parsed is None:
             return None
-        environ[PARSED_BODY] = (body,)
+        body = parsed[0]
         record = parse_canonical(body) if type(body) is dict else None
         if record is None:
             environ[NOT_CANONICAL] = True

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask
 
-from http_common.errors import PARSED_BODY, ApiError, is_json_type, parse_json
+from http_common.errors import ApiError, is_json_type, parse_for_app
 from http_common.metrics import STARTED_KEY
 from marketing_service.auth.roles import default_role, may_call
 from marketing_service.auth.tokens import token_user
@@ -104,14 +104,11 @@ class FastSubmit:
         user = token_user(conn, token)
         if user is None or not may_call(user.role, self.needed, self.also):
             return None
-        try:
-            body = parse_json(raw)
-        except ApiError as exc:
-            environ[PARSED_BODY] = exc
+        parsed = parse_for_app(environ, raw)
+        if parsed is None:
             return None
-        environ[PARSED_BODY] = (body,)
         try:
-            return parse_submission(body)
+            return parse_submission(parsed[0])
         except ApiError:
             return None
 

@@ -110,8 +110,15 @@ def read_json(request: Request) -> Any:
         return parsed[0]
     if length is not None:
         # A declared length is read straight from the server's stream: werkzeug's wrappers around it
-        # cost more than the JSON parsing on small requests. Chunked bodies go through werkzeug.
+        # cost more than the JSON parsing on small requests.
         raw = request.environ["wsgi.input"].read(length)
+    elif limit is not None:
+        # Chunked: no length to refuse early. werkzeug's limited stream would end it silently at the limit
+        # (a 400 "not valid JSON", or a 200 for a body whose first 8 MiB parse); one byte past the limit says
+        # it was too large.
+        raw = request.environ["wsgi.input"].read(limit + 1)
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
     else:
         raw = request.get_data(cache=False)
     return parse_json(raw)

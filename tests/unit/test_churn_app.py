@@ -2,10 +2,13 @@
 for what needs no real gunicorn. Multi-worker behaviour stays in tests/integration."""
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from churn_service import create_app
 from churn_service.config import ChurnConfig
@@ -51,3 +54,20 @@ def test_the_model_route_publishes_the_contracts_schema(client: FlaskClient) -> 
     manifest = client.get("/model").json
     assert set(manifest["features"]) == set(FEATURES)
     assert manifest["features"]["contract"]["allowed"] == ["month-to-month", "one_year", "two_year"]
+
+
+@pytest.mark.parametrize("padding_mib", [1, 12])
+def test_a_body_without_a_length_is_read_whole_or_refused_as_too_large(client: FlaskClient, padding_mib: int) -> None:
+    # A chunked body (no Content-Length to refuse early): a record padded past MAX_BODY_MB (8) with JSON
+    # whitespace after it. Cut silently at the limit, the 12 MiB one was a 200 (its first 8 MiB parse).
+    padded = json.dumps(LIKELY_CHURNER).encode() + b" " * (padding_mib * 1024 * 1024)
+    environ = EnvironBuilder(path="/predict", method="POST", content_type="application/json",
+                             input_stream=io.BytesIO(padded)).get_environ()
+    del environ["CONTENT_LENGTH"]  # as a server passes a chunked body: no length, the input ends where it ends
+    environ["wsgi.input_terminated"] = True
+    chunks, status, _ = run_wsgi_app(client.application, environ, buffered=True)
+    answer = json.loads(b"".join(chunks))
+    if padding_mib == 1:
+        assert status.startswith("200") and 0 < answer["churn_probability"] < 1, answer
+    else:
+        assert status.startswith("413") and answer["error"]["code"], answer

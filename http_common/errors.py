@@ -82,18 +82,6 @@ def is_json_type(content_type: str) -> bool:
 PARSED_BODY = "http_common.parsed_body"  # environ key: a body a WSGI layer already parsed (see parse_json)
 
 
-def parse_for_app(environ: dict[str, Any], raw: bytes) -> tuple[Any] | None:
-    """For a WSGI layer in front of the app: `(value,)` of the JSON body, or None when it is not JSON. Either
-    way the outcome is left under PARSED_BODY, so the app, if it answers after all, does not parse again."""
-    try:
-        parsed = (parse_json(raw),)
-    except ApiError as exc:
-        environ[PARSED_BODY] = exc
-        return None
-    environ[PARSED_BODY] = parsed
-    return parsed
-
-
 def read_json(request: Request) -> Any:
     """The request body as JSON, or a 415/400 ApiError (413 past MAX_CONTENT_LENGTH); deep nesting and
     bad UTF-8 are 400, not 500. A body a layer in front of the app already parsed (churn's fast path, which

@@ -9,7 +9,6 @@ canonical form, so the Flask route neither parses it again nor tries the canonic
 """
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +19,8 @@ import orjson
 from churn_service.state import ChurnState
 from churn_service.web.answer import answer_records
 from feature_contract import parse_canonical
-from http_common.errors import is_json_type, parse_for_app
+from http_common.errors import is_json_type
+from http_common.front import hand_back, parse_for_app, read_declared
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
@@ -43,20 +43,16 @@ class FastPredict:
                 or not is_json_type(environ.get("CONTENT_TYPE", ""))):
             return self.inner(environ, start_response)
         started = time.perf_counter()
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= self.max_body_bytes:
+        raw = read_declared(environ, self.max_body_bytes)
+        if raw is None:
             return self.inner(environ, start_response)
-        raw = environ["wsgi.input"].read(length)
         try:
             payload = self._answer(environ, raw, explain=bool(environ.get("QUERY_STRING")))
         except Exception:  # noqa: BLE001 - whatever it was, the Flask route answers it (and logs a failure)
             log.debug("fast path declined a request", exc_info=True)
             payload = None
         if payload is None:
-            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+            hand_back(environ, raw)
             return self.inner(environ, start_response)
         start_response("200 OK", [JSON_HEADER, ("Content-Length", str(len(payload)))])
         self.counted.inc()

@@ -11,7 +11,6 @@ stored before that choice is made; an exception while storing is answered by the
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -20,7 +19,8 @@ from typing import Any
 
 from flask import Flask
 
-from http_common.errors import ApiError, is_json_type, parse_for_app
+from http_common.errors import ApiError, is_json_type
+from http_common.front import hand_back, parse_for_app, read_declared
 from http_common.metrics import STARTED_KEY
 from marketing_service.auth.roles import default_role, may_call
 from marketing_service.auth.tokens import token_user
@@ -58,14 +58,12 @@ class FastSubmit:
             return self.inner(environ, start_response)
         scheme, _, token = (environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
         token = token.strip()
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        if scheme.lower() != "bearer" or not token or not 0 <= length <= self.max_body_bytes:
+        if scheme.lower() != "bearer" or not token:
             return self.inner(environ, start_response)
         started = time.perf_counter()
-        raw = environ["wsgi.input"].read(length)
+        raw = read_declared(environ, self.max_body_bytes)
+        if raw is None:
+            return self.inner(environ, start_response)
         results: list[dict[str, Any]] | None = None
         failure: Exception | None = None
         conn = self.state.storage.connect()
@@ -83,7 +81,7 @@ class FastSubmit:
         finally:
             conn.close()
         if results is None:
-            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+            hand_back(environ, raw)
             environ[STARTED_KEY] = started
             if failure is not None:
                 return self._failed(environ, start_response, failure)

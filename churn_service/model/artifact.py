@@ -8,6 +8,7 @@ the real pair when a model needs scikit-learn to score.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -84,6 +85,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+@functools.cache  # what is installed does not change under a running process; GET /model asks every time
 def installed_sklearn() -> str | None:
     """The installed scikit-learn's version, read from its metadata (importing it would cost the 90 MB);
     None where it is not installed (the churn image: the compiled scorer reads the pickled arrays)."""

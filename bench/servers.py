@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench import train
+from bench import marketing, train
 from bench.campaign import marketing_token
 from bench.sample import CUSTOMER
 from harness import REPO, server_guarantees, wrk
@@ -71,14 +71,12 @@ def run(model_path: Path, workdir: Path, connections: list[int], duration: float
         servers = {name: stack.enter_context(make("churn_service", churn_env)) for name, make in SERVERS.items()}
         body = {"body": json.dumps(CUSTOMER)}
         churn = _interleaved(servers, "/predict", dict.fromkeys(servers, body), connections, duration, rounds)
-    template = json.dumps({**CUSTOMER, "customerid": "__ID__", "email": "bench@example.com", "name": "Bench"})
-    template = template.replace("%", "%%").replace("__ID__", "%s")
     with ExitStack() as stack:
         scorer = stack.enter_context(Gunicorn("churn_service", churn_env, workers=2))
         servers = {name: stack.enter_context(make("marketing_service", {
             "CHURN_URL": scorer.url, "MARKETING_DB": str(workdir / f"{name}.db"), "MAIL_DIR": str(workdir / f"mail-{name}"),
         })) for name, make in SERVERS.items()}
-        load = {name: {"unique_template": template, "headers": {"Authorization": f"Bearer {marketing_token(server)}"}}
+        load = {name: {"unique_template": marketing.TEMPLATE, "headers": {"Authorization": f"Bearer {marketing_token(server)}"}}
                 for name, server in servers.items()}
         marketing = _interleaved(servers, "/api/customers", load, connections, duration, rounds)
     return {"churn": churn, "marketing": marketing, "connections": connections, "duration_s": duration, "rounds": rounds}

@@ -129,7 +129,8 @@ def baseline_lines(results: dict[str, Any]) -> list[str]:
     if "baseline" not in results["runs"]:
         return []
     before, after = results["baseline"], results["spark"]
-    return [f"Before and after, the job alone, alternated in the same rounds: baseline checkout "
+    commit = f" ({results['baseline_commit']})" if results.get("baseline_commit") else ""
+    return [f"Before and after, the job alone, alternated in the same rounds: baseline checkout{commit} "
             f"{before['rows_per_s']:,} rows/s (runs: " + ", ".join(f"{r['rows_per_s']:,}" for r in results["runs"]["baseline"])
             + f"), this checkout {after['rows_per_s']:,} rows/s: {after['rows_per_s'] / before['rows_per_s']:.2f}×.", ""]
 
@@ -193,6 +194,8 @@ def main() -> int:
                "ratio_wall": best_spark["rows_per_s_wall"] / best_http["rows_per_s"]}
     if args.baseline is not None:
         results["baseline"] = max(runs["baseline"], key=lambda r: r["rows_per_s"])
+        results["baseline_commit"] = subprocess.run(["git", "-C", str(args.baseline), "log", "-1", "--format=%h of %cs"],
+                                                    capture_output=True, text=True).stdout.strip()
         results["ratio_before_after"] = best_spark["rows_per_s"] / results["baseline"]["rows_per_s"]
     counts = {*churn_spark, *results["churn_http"]}
     if len(counts) != 1 or any(r["rows"] != args.rows for r in [*runs["spark"], *runs["http"]]):

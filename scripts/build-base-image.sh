@@ -42,6 +42,12 @@ if [ -z "$mirror" ]; then
 fi
 [ -n "$mirror" ] || { echo "error: no Debian mirror found in /etc/apt/sources.list*" >&2; exit 1; }
 
+if [ "$LAYOUT" = official ] && ! command -v strip >/dev/null; then  # strips the copied CPython as the official build does
+  echo "installing binutils"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq binutils >/dev/null
+fi
+
 rootfs="$(mktemp -d /tmp/python-base-rootfs.XXXXXX)"
 log="$rootfs.log"  # one per run: the two layouts may be built at once
 trap '$sudo_cmd rm -rf "$rootfs" "$log"' EXIT

@@ -21,6 +21,11 @@ tar -C "$prefix/lib" --exclude=python3.11/test --exclude=python3.11/idlelib --ex
   --exclude='python3.11/site-packages/*' --exclude='__pycache__' --exclude='*.a' -c python3.11 \
   | tar -C "$rootfs/usr/local/lib" -x
 for name in python3 python; do ln -sf python3.11 "$rootfs/usr/local/bin/$name"; done
+# The official image links CPython with -Wl,--strip-all: its interpreter, libpython and extension modules carry
+# no symbol tables or debug info. A pyenv build keeps both (libpython: 23 MB, 5.7 MB stripped),
+# which would make this stand-in, and every image measured on it, about 30 MB larger than on the real one.
+find "$rootfs/usr/local/bin/python3.11" "$rootfs/usr/local/lib" -type f \( -name 'python3.11' -o -name '*.so' \
+  -o -name '*.so.*' \) -exec strip --strip-all {} +
 chroot "$rootfs" /sbin/ldconfig
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin /usr/local/bin/python3 -m ensurepip --default-pip >/dev/null
 ln -sf pip3 "$rootfs/usr/local/bin/pip"

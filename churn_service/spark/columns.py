@@ -154,12 +154,18 @@ def outcome_batch(ids: pa.Array, probabilities: np.ndarray, threshold: float, re
     ], names=["status", "customerid", "probability", "decision", "reason", "record"])
 
 
-def score_partition(batches: Iterable[pa.RecordBatch], model: Any, from_csv: bool) -> Iterator[pa.RecordBatch]:
-    """`mapInArrow` entry point; `model` is the Broadcast of a BroadcastModel."""
+def score_partition(batches: Iterable[pa.RecordBatch], model: Any, from_csv: bool,
+                    counters: tuple[Any, Any]) -> Iterator[pa.RecordBatch]:
+    """`mapInArrow` entry point; `model` is the Broadcast of a BroadcastModel, `counters` two Spark accumulators
+    (rows scored, rows rejected)."""
     broadcast: BroadcastModel = model.value
     kernel = build_kernel(broadcast.scorer)
     for batch in batches:
-        yield score_batch(batch, broadcast, kernel, from_csv)
+        outcomes = score_batch(batch, broadcast, kernel, from_csv)
+        rejected = pc.sum(pc.equal(outcomes.column(0), REJECTED)).as_py() or 0
+        counters[0].add(outcomes.num_rows - rejected)
+        counters[1].add(rejected)
+        yield outcomes
 
 
 __all__ = ["REJECTED", "SCORED", "score_partition"]

@@ -8,9 +8,10 @@ service's own loader, then broadcast to the executors as its compiled scorer. Ro
 batches (`mapInArrow`) and go through the feature contract and the model's column kernel (`columns.py`), so a
 probability equals what `/predict/batch` answers for the same row. The executors get this repository's
 packages from the job itself (`ship.py`), so `--master spark://...` works on a cluster as `local[*]` does.
-OUT gets customerid, probability, decision, model_version; rows that fail validation go to REJ (default
-OUT with `-rejects` added to its name) as customerid, reason, record. Exit 0 when the job ran (rejects
-included), 2 for an unusable input, output or model (one line, before Spark starts), 1 if Spark failed.
+OUT gets customerid, probability, decision, model_version; rows that fail validation go to REJ (default OUT
+with `-rejects` added to its name) as customerid, reason, record (an empty table when there are none). Exit 0
+when the job ran (rejects included), 2 for an unusable input, output or model (one line, before Spark starts),
+1 if Spark failed.
 
 pyspark and pyarrow are imported only inside the functions that need them: the churn image has neither.
 """
@@ -114,10 +115,20 @@ def read_table(spark: Any, path: Path, input_format: str) -> Any:
             .option("columnNameOfCorruptRecord", CORRUPT_COLUMN).csv(str(path)))
 
 
-def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool) -> Any:
-    """One DataFrame of outcomes, cached, so the scores and the rejects are written from a single pass. The
-    rows reach Python as Arrow batches (`mapInArrow`) and are checked and scored column by column."""
-    from pyspark import StorageLevel
+class Tally:
+    """How many rows the scoring pass scored and rejected, counted by the executors (Spark accumulators): the
+    summary line's numbers, and whether the rejects need a pass of their own."""
+
+    def __init__(self, spark: Any):
+        self.scored, self.rejected = spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0)
+
+    def counts(self) -> dict[str, int]:
+        return {SCORED: self.scored.value, REJECTED: self.rejected.value}
+
+
+def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool, tally: Tally) -> Any:
+    """One DataFrame of outcomes (status, customerid, probability, decision, reason, record). The rows reach
+    Python as Arrow batches (`mapInArrow`) and are checked and scored column by column; `tally` counts them."""
     from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
     from churn_service.spark.columns import score_partition  # pyarrow, like pyspark, is only the job's
@@ -129,8 +140,8 @@ def score_table(spark: Any, table: Any, model: BroadcastModel, from_csv: bool) -
     schema = StructType([StructField("status", StringType()), StructField("customerid", StringType()),
                          StructField("probability", DoubleType()), StructField("decision", BooleanType()),
                          StructField("reason", StringType()), StructField("record", StringType())])
-    outcomes = table.mapInArrow(partial(score_partition, model=broadcast, from_csv=from_csv), schema)
-    return outcomes.persist(StorageLevel.MEMORY_AND_DISK)
+    counters = (tally.scored, tally.rejected)
+    return table.mapInArrow(partial(score_partition, model=broadcast, from_csv=from_csv, counters=counters), schema)
 
 
 def write(frame: Any, path: Path, fmt: str, overwrite: bool) -> None:
@@ -141,6 +152,9 @@ def write(frame: Any, path: Path, fmt: str, overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
+    """One pass reads, scores and writes the scores; the rejects get a second pass only when the first met
+    some (a clean table is read once, with nothing cached: caching the outcomes cost more than the rare second
+    pass over a table with bad rows, which scores every row again, deterministically, and keeps its rejects)."""
     from pyspark.sql import functions as F
 
     started = time.monotonic()
@@ -149,18 +163,20 @@ def run(args: argparse.Namespace, model: BroadcastModel) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="churn-spark-") as shipped:
             spark.sparkContext.addPyFile(str(package_zip(Path(shipped))))  # the executors' copy of our code
             ready = time.monotonic()
-            outcomes = score_table(spark, read_table(spark, args.input, args.input_format), model,
-                                   args.input_format == "csv")
-            counts = {row["status"]: row["count"] for row in outcomes.groupBy("status").count().collect()}
+            tally = Tally(spark)
+            table = read_table(spark, args.input, args.input_format)
+            outcomes = score_table(spark, table, model, args.input_format == "csv", tally)
             scored = outcomes.where(F.col("status") == SCORED).select(
                 "customerid", "probability", "decision", F.lit(model.version).alias("model_version"))
             write(scored, args.output, args.format, args.overwrite)
-            write(outcomes.where(F.col("status") == REJECTED).select("customerid", "reason", "record"),
-                  args.rejects, args.format, args.overwrite)
+            counts = tally.counts()  # before the rejects' pass, which counts every row again
+            rejects = outcomes.where(F.col("status") == REJECTED).select("customerid", "reason", "record")
+            write(rejects if counts[REJECTED] else spark.createDataFrame([], rejects.schema), args.rejects, args.format,
+                  args.overwrite)
             done = time.monotonic()
     finally:
         spark.stop()
-    return {"scored": counts.get(SCORED, 0), "rejected": counts.get(REJECTED, 0),
+    return {"scored": counts[SCORED], "rejected": counts[REJECTED],
             "seconds": done - ready, "startup_seconds": ready - started}
 
 

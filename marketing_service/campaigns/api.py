@@ -102,7 +102,8 @@ def listing() -> ResponseReturnValue:
 
 @campaigns_api.get("/api/campaigns/<rowid:campaign_id>")
 def status(campaign_id: int) -> ResponseReturnValue:
-    return json_response({**_campaign_or_404(campaign_id), "uplift": outcomes.report(request_db(), campaign_id),
+    found = _campaign_or_404(campaign_id)  # outcomes are taken once it is finished: no uplift to look for before
+    return json_response({**found, "uplift": outcomes.report(request_db(), campaign_id) if found["finished_at"] else None,
                           "outcome_uploads": outcomes.uploads(request_db(), campaign_id)})
 
 

@@ -27,10 +27,12 @@ BASE_IMAGE_TIMEOUT_S = 900
 FIRST_TEST_BUDGET_S = BASE_IMAGE_TIMEOUT_S + BUILD_TIMEOUT_S + 300 + 180 + 600
 # The two layouts a base image may have (DESIGN §6): tag, and how scripts/build-base-image.sh makes it offline.
 BASE_IMAGES = {"debian": "python:3.11-slim", "official": "churn-system/python-official-layout:3.11-slim"}
-# churn: the base (152 MB official layout) + Flask and numpy, no scikit-learn or SciPy (209 MB measured; issue 30's
-# target is 250). marketing: the base + Flask, psycopg and numpy (~56 MB with its test folders pruned: DESIGN §14's
-# statistics and uplift model need it), 234 MB; issue 30's 200 would need them without numpy.
-MAX_IMAGE_MB = {"churn": 250, "marketing": 240}
+# Issue 30's budgets hold on the official layout, whose base is 125 MB as the real python:3.11-slim's (stripped
+# CPython, scripts/install-cpython-usr-local.sh): churn 250 MB (Flask and numpy, no scikit-learn or SciPy), marketing
+# 200 MB (Flask, psycopg and numpy: DESIGN §14's statistics and uplift model need it). Debian's stand-in base is
+# 145 MB (its python3 packages), so the same images are 20 MB larger there. Measured: churn 202 on Debian, marketing
+# 199 official and 218 on Debian.
+MAX_IMAGE_MB = {"official": {"churn": 250, "marketing": 200}, "debian": {"churn": 270, "marketing": 220}}
 
 
 def docker_available() -> bool:

@@ -159,6 +159,8 @@ def test_a_parquet_table_scores_as_the_service_does(registry: Path, spark: Any,
     scores = [row.asDict() for row in spark.read.parquet(str(tmp_path / "out")).collect()]
     assert set(scores[0]) == {"customerid", "probability", "decision", "model_version"}
     assert_equal_to_service(scores, service_answers, current)
+    rejects = spark.read.parquet(str(tmp_path / "out-rejects"))  # none, but still a table a pipeline can read
+    assert rejects.columns == ["customerid", "reason", "record"] and rejects.count() == 0
 
 
 def test_a_missing_input_is_one_line_and_exit_2(registry: Path, tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ def test_bad_emails_are_refused(email: object) -> None:
     assert "email" in errors_of(dict(VALID, email=email))
 
 
-@pytest.mark.parametrize("name", ["Ann\nBcc: x", "Ann\u202eevil", "x" * 101, "\x00", ["Ann"]])
+@pytest.mark.parametrize("name", ["Ann\nBcc: x", "Ann\u202eevil", "Ann\u2028Lee", "Ann\u200bLee", "x" * 101, "\x00",
+                                  ["Ann"]])
 def test_names_with_control_characters_or_too_long_are_refused(name: object) -> None:
     assert "name" in errors_of(dict(VALID, name=name))
 
@@ -37,6 +38,12 @@ def test_names_with_control_characters_or_too_long_are_refused(name: object) -> 
 def test_unicode_and_html_in_names_are_kept_verbatim() -> None:
     # Stored as typed; escaping is the job of every page and the email (tested there).
     assert parse_customer(dict(VALID, name="Zoë <b>O'Brien</b> 李")).name == "Zoë <b>O'Brien</b> 李"
+
+
+@pytest.mark.parametrize("name", ["Ann\u00a0Lee", "Ann\u3000Lee", "Ann\u2009Lee"])
+def test_names_with_unusual_spaces_are_kept(name: str) -> None:
+    # Spaces other than " " are not printable to str.isprintable(), but they are not control characters.
+    assert parse_customer(dict(VALID, name=name)).name == name
 
 
 def test_customerid_is_required_and_bounded() -> None:
